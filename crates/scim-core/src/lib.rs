@@ -5,9 +5,15 @@
 //! server and store only carry out what core decided. See `ARCHITECTURE.md` at the workspace
 //! root for how the crates fit together.
 
+pub mod bulk;
+pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod patch;
 pub mod path;
+pub mod projection;
+pub mod query;
+pub mod resource;
 pub mod schema;
 
 pub use error::{Error, ErrorBody, Result, ScimType};

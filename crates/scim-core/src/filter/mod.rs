@@ -5,5 +5,9 @@
 //! one exhaustive `match`, so a new node fails to compile in both until it is handled.
 
 mod ast;
+pub mod eval;
+mod parser;
 
 pub use ast::{CompareOp, Filter, Literal};
+#[allow(unused_imports)]
+pub use parser::*;

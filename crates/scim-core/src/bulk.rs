@@ -1,0 +1,1 @@
+//! Bulk requests (RFC 7644 §3.7): models, bulkId resolution, ordering and limits.

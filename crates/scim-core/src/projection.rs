@@ -1,0 +1,1 @@
+//! Attribute projection (`attributes`, `excludedAttributes`) honouring `returned`.

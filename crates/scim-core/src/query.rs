@@ -1,0 +1,1 @@
+//! List and search parameters and the ListResponse shape.

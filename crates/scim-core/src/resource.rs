@@ -1,0 +1,1 @@
+//! Resource documents: validation and normalization against the schema, and `meta`.
