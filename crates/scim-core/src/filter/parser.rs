@@ -1,1 +1,0 @@
-//! The filter parser: text to [`Filter`](super::Filter) and PATCH paths, with byte-offset errors and hard limits.
