@@ -1,1 +1,0 @@
-//! Resource documents: validation and normalization against the schema, and `meta`.
