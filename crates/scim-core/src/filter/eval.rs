@@ -1,1 +1,0 @@
-//! The in-memory filter evaluator and the check of filters against the schema.
