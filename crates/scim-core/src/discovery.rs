@@ -1,1 +1,0 @@
-//! Discovery documents: ServiceProviderConfig, ResourceTypes and Schemas.

@@ -1,1 +1,0 @@
-//! List and search parameters and the ListResponse shape.
