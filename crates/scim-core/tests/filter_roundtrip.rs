@@ -1,9 +1,5 @@
 //! Property tests of the filter parser: canonical printing round-trips every tree the parser
 //! can produce, and no input, however broken, makes the parser panic.
-#![expect(
-    clippy::panic,
-    reason = "proptest reports a failed property by panicking"
-)]
 
 use proptest::prelude::*;
 use scim_core::filter::{CompareOp, Filter, Literal, parse_filter, parse_path};
