@@ -32,7 +32,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::filter::Filter;
+use crate::filter::eval::EvalContext;
 use crate::path::AttrPath;
+use crate::projection::Projection;
 use crate::schema::{ResourceType, SchemaRegistry, urn};
 
 /// Direction of `sortBy` (RFC 7644 §3.4.2.3).
@@ -427,6 +429,15 @@ impl ListQuery {
                 )));
             }
         }
+        if let Some(filter) = &self.filter {
+            crate::filter::eval::validate(filter, &EvalContext::new(registry, rt))?;
+        }
         Ok(())
+    }
+
+    /// The projection this query's `attributes` / `excludedAttributes` ask for, so the server
+    /// builds it once per request from the same lists it parsed.
+    pub fn projection(&self, registry: &SchemaRegistry, rt: &ResourceType) -> Result<Projection> {
+        Projection::new(registry, rt, &self.attributes, &self.excluded_attributes)
     }
 }
