@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn invalid_filters() {
     check_err("", 0, "expected an attribute expression");
-    check_err("   ", 3, "found the end of the filter");
+    check_err("   ", 3, "found the end of the input");
     check_err(
         "userName",
         8,

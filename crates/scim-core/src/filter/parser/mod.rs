@@ -84,8 +84,8 @@ fn patch_path(text: &str) -> Result<PatchPath> {
             ),
         ));
     };
-    parser.bump()?;
     let mut attr = parser.attr_path(word, start)?;
+    parser.bump()?;
     let mut filter = None;
     if parser.cur.tok == Tok::LBracket {
         filter = Some(parser.bracket(&attr, word)?);
@@ -122,7 +122,7 @@ fn describe(tok: &Tok<'_>) -> String {
         Tok::RBracket => "']'".into(),
         Tok::Word(w) => format!("{:?}", shorten(w)),
         Tok::Str(s) => format!("the string {:?}", shorten(s)),
-        Tok::Eof => "the end of the filter".into(),
+        Tok::Eof => "the end of the input".into(),
     }
 }
 
