@@ -42,132 +42,44 @@ fn post(bulk_id: &str, path: &str, data: Value) -> Value {
     json!({"method": "POST", "bulkId": bulk_id, "path": path, "data": data})
 }
 
+/// One line per case, so the table stays a table.
+#[rustfmt::skip]
 #[test]
 fn parse_cases() {
     let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"});
     let cases: Vec<(Value, &str)> = vec![
-        (
-            json!([]),
-            "ERR 400 invalidSyntax: a bulk request must be a JSON object",
-        ),
-        (
-            json!({"schemas": [BULK]}),
-            "ERR 400 invalidSyntax: a bulk request requires an Operations array",
-        ),
-        (
-            json!({"Operations": {}}),
-            "ERR 400 invalidSyntax: Operations must be an array",
-        ),
-        (
-            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}),
-            "ERR 400 invalidSyntax: schemas must be",
-        ),
-        (
-            req(json!([1])),
-            "ERR 400 invalidSyntax: Operations[0] must be a JSON object",
-        ),
-        (
-            req(json!([{"path": "/Users", "bulkId": "a", "data": {}}])),
-            "ERR 400 invalidValue: Operations[0]: method is required",
-        ),
-        (
-            req(json!([{"method": "GET", "path": "/Users/1"}])),
-            "ERR 400 invalidValue: Operations[0]: method \"GET\" is not a bulk method",
-        ),
-        (
-            req(json!([{"method": 1, "path": "/Users/1"}])),
-            "ERR 400 invalidValue: Operations[0]: method must be a string",
-        ),
-        (
-            req(json!([{"method": "POST", "path": "/Users", "data": user}])),
-            "ERR 400 invalidValue: Operations[0]: a POST operation requires a bulkId",
-        ),
-        (
-            req(json!([{"method": "POST", "path": "/Users", "bulkId": "a"}])),
-            "ERR 400 invalidValue: Operations[0]: a POST operation requires data",
-        ),
-        (
-            req(json!([post("a", "/Users/123", user.clone())])),
-            "ERR 400 invalidValue: Operations[0]: a POST path names the resource endpoint only",
-        ),
-        (
-            req(json!([{"method": "PUT", "path": "/Users", "data": user}])),
-            "ERR 400 invalidValue: Operations[0]: a PUT path names one resource",
-        ),
-        (
-            req(json!([{"method": "PATCH", "path": "/Users/1"}])),
-            "ERR 400 invalidValue: Operations[0]: a PATCH operation requires data",
-        ),
-        (
-            req(json!([{"method": "DELETE", "path": "/Users/a/b"}])),
-            "ERR 400 invalidValue: Operations[0]: bulk path \"/Users/a/b\" has too many segments",
-        ),
-        (
-            req(json!([{"method": "DELETE", "path": "/Users/1?x=1"}])),
-            "ERR 400 invalidValue: Operations[0]: bulk path \"/Users/1?x=1\" must not carry a query string",
-        ),
-        (
-            req(json!([{"method": "DELETE", "path": "/"}])),
-            "ERR 400 invalidValue: Operations[0]: bulk path \"/\" names no resource endpoint",
-        ),
-        (
-            req(json!([{"method": "DELETE"}])),
-            "ERR 400 invalidValue: Operations[0]: path is required",
-        ),
-        (
-            req(json!([{"method": "PUT", "path": "/Users/1", "data": "x"}])),
-            "ERR 400 invalidValue: Operations[0]: data must be a JSON object",
-        ),
-        (
-            req(json!([post(" ", "/Users", user.clone())])),
-            "ERR 400 invalidValue: Operations[0]: bulkId must not be empty",
-        ),
-        (
-            req(json!([{"method": "DELETE", "path": "/Users/1", "version": 3}])),
-            "ERR 400 invalidValue: Operations[0]: version must be a string",
-        ),
-        (
-            req(json!([{"method": "DELETE", "path": "/Users/1"}, {"method": "bogus"}])),
-            "ERR 400 invalidValue: Operations[1]:",
-        ),
-        (
-            req(
-                json!([post("a", "/Users", user.clone()), {"method": "DELETE", "path": "/Users/1"}, post("a", "/Groups", json!({"displayName": "g"}))]),
-            ),
-            "ERR 400 invalidValue: bulkId \"a\" is used by Operations[0] and Operations[2]",
-        ),
-        (
-            json!({"failOnErrors": 0, "Operations": []}),
-            "ERR 400 invalidValue: failOnErrors must be a positive integer",
-        ),
-        (
-            json!({"failOnErrors": -1, "Operations": []}),
-            "ERR 400 invalidValue: failOnErrors must be a positive integer",
-        ),
-        (
-            json!({"failOnErrors": 1.5, "Operations": []}),
-            "ERR 400 invalidValue: failOnErrors must be a positive integer",
-        ),
+        (json!([]), "ERR 400 invalidSyntax: a bulk request must be a JSON object"),
+        (json!({"schemas": [BULK]}), "ERR 400 invalidSyntax: a bulk request requires an Operations array"),
+        (json!({"Operations": {}}), "ERR 400 invalidSyntax: Operations must be an array"),
+        (json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}), "ERR 400 invalidSyntax: schemas must be"),
+        (req(json!([1])), "ERR 400 invalidSyntax: Operations[0] must be a JSON object"),
+        (req(json!([{"path": "/Users", "bulkId": "a", "data": {}}])), "ERR 400 invalidValue: Operations[0]: method is required"),
+        (req(json!([{"method": "GET", "path": "/Users/1"}])), "ERR 400 invalidValue: Operations[0]: method \"GET\" is not a bulk method"),
+        (req(json!([{"method": 1, "path": "/Users/1"}])), "ERR 400 invalidValue: Operations[0]: method must be a string"),
+        (req(json!([{"method": "POST", "path": "/Users", "data": user}])), "ERR 400 invalidValue: Operations[0]: a POST operation requires a bulkId"),
+        (req(json!([{"method": "POST", "path": "/Users", "bulkId": "a"}])), "ERR 400 invalidValue: Operations[0]: a POST operation requires data"),
+        (req(json!([post("a", "/Users/123", user.clone())])), "ERR 400 invalidValue: Operations[0]: a POST path names the resource endpoint only"),
+        (req(json!([{"method": "PUT", "path": "/Users", "data": user}])), "ERR 400 invalidValue: Operations[0]: a PUT path names one resource"),
+        (req(json!([{"method": "PATCH", "path": "/Users/1"}])), "ERR 400 invalidValue: Operations[0]: a PATCH operation requires data"),
+        (req(json!([{"method": "DELETE", "path": "/Users/a/b"}])), "ERR 400 invalidValue: Operations[0]: bulk path \"/Users/a/b\" has too many segments"),
+        (req(json!([{"method": "DELETE", "path": "/Users/1?x=1"}])), "ERR 400 invalidValue: Operations[0]: bulk path \"/Users/1?x=1\" must not carry a query string"),
+        (req(json!([{"method": "DELETE", "path": "/"}])), "ERR 400 invalidValue: Operations[0]: bulk path \"/\" names no resource endpoint"),
+        (req(json!([{"method": "DELETE"}])), "ERR 400 invalidValue: Operations[0]: path is required"),
+        (req(json!([{"method": "PUT", "path": "/Users/1", "data": "x"}])), "ERR 400 invalidValue: Operations[0]: data must be a JSON object"),
+        (req(json!([post(" ", "/Users", user.clone())])), "ERR 400 invalidValue: Operations[0]: bulkId must not be empty"),
+        (req(json!([{"method": "DELETE", "path": "/Users/1", "version": 3}])), "ERR 400 invalidValue: Operations[0]: version must be a string"),
+        (req(json!([{"method": "DELETE", "path": "/Users/1"}, {"method": "bogus"}])), "ERR 400 invalidValue: Operations[1]:"),
+        (req(json!([post("a", "/Users", user.clone()), {"method": "DELETE", "path": "/Users/1"}, post("a", "/Groups", json!({"displayName": "g"}))])),
+            "ERR 400 invalidValue: bulkId \"a\" is used by Operations[0] and Operations[2]"),
+        (json!({"failOnErrors": 0, "Operations": []}), "ERR 400 invalidValue: failOnErrors must be a positive integer"),
+        (json!({"failOnErrors": -1, "Operations": []}), "ERR 400 invalidValue: failOnErrors must be a positive integer"),
+        (json!({"failOnErrors": 1.5, "Operations": []}), "ERR 400 invalidValue: failOnErrors must be a positive integer"),
         // Accepted forms.
         (json!({"Operations": []}), "ok 0 ops"),
-        (
-            json!({"schemas": [BULK.to_lowercase()], "operations": []}),
-            "ok 0 ops",
-        ),
-        (
-            req(json!([{"Method": "post", "BULKID": "a", "Path": "Users", "Data": user}])),
-            "ok 1 ops",
-        ),
-        (
-            req(json!([{"method": "delete", "path": "/Groups/abc/"}])),
-            "ok 1 ops",
-        ),
-        (
-            req(
-                json!([{"method": "Patch", "path": "/Groups/bulkId:g", "data": {"Operations": []}}]),
-            ),
-            "ok 1 ops",
-        ),
+        (json!({"schemas": [BULK.to_lowercase()], "operations": []}), "ok 0 ops"),
+        (req(json!([{"Method": "post", "BULKID": "a", "Path": "Users", "Data": user}])), "ok 1 ops"),
+        (req(json!([{"method": "delete", "path": "/Groups/abc/"}])), "ok 1 ops"),
+        (req(json!([{"method": "Patch", "path": "/Groups/bulkId:g", "data": {"Operations": []}}])), "ok 1 ops"),
     ];
     for (body, want) in cases {
         check_parse(body, want);
@@ -274,127 +186,38 @@ fn patch(path: &str, value: Value) -> Value {
     json!({"method": "PATCH", "path": path, "data": {"Operations": [{"op": "add", "path": "members", "value": value}]}})
 }
 
+/// One line per case: the operations, then the plan (see [`plan_of`]).
+#[rustfmt::skip]
 #[test]
 fn plan_cases() {
     let cases: Vec<(Value, &str)> = vec![
         // Independent operations keep request order.
-        (
-            json!([post("a", "/Users", user("a")), {"method": "DELETE", "path": "/Users/9"}, post("b", "/Users", user("b"))]),
-            "0 1 2",
-        ),
-        // RFC 7644 §3.7.2: the group references a user created by a later operation.
-        (
-            json!([
-                post("a", "/Users", user("a")),
-                post("g", "/Groups", group_with(&["bulkId:c"])),
-                post("b", "/Users", user("b")),
-                post("c", "/Users", user("c"))
-            ]),
-            "0 2 3 1",
-        ),
-        // A reference in the path.
-        (
-            json!([{"method": "DELETE", "path": "/Users/bulkId:u"}, post("u", "/Users", user("u"))]),
-            "1 0",
-        ),
-        (
-            json!([
-                patch("/Groups/bulkId:g", json!([{"value": "bulkId:u"}])),
-                post("g", "/Groups", group_with(&[])),
-                post("u", "/Users", user("u"))
-            ]),
-            "1 2 0",
-        ),
+        (json!([post("a", "/Users", user("a")), {"method": "DELETE", "path": "/Users/9"}, post("b", "/Users", user("b"))]), "0 1 2"),
+        // RFC 7644 §3.7.2: the group (op 1) references a user created by a later operation (op 3).
+        (json!([post("a", "/Users", user("a")), post("g", "/Groups", group_with(&["bulkId:c"])), post("b", "/Users", user("b")), post("c", "/Users", user("c"))]), "0 2 3 1"),
+        // References in the path.
+        (json!([{"method": "DELETE", "path": "/Users/bulkId:u"}, post("u", "/Users", user("u"))]), "1 0"),
+        (json!([patch("/Groups/bulkId:g", json!([{"value": "bulkId:u"}])), post("g", "/Groups", group_with(&[])), post("u", "/Users", user("u"))]), "1 2 0"),
         // Nested deep inside data: the enterprise manager.
-        (
-            json!([
-                post(
-                    "e",
-                    "/Users",
-                    json!({"userName": "e", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "bulkId:m"}}})
-                ),
-                post("m", "/Users", user("m"))
-            ]),
-            "1 0",
-        ),
+        (json!([post("e", "/Users", json!({"userName": "e", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "bulkId:m"}}})), post("m", "/Users", user("m"))]), "1 0"),
         // A chain runs back to front.
-        (
-            json!([
-                post("a", "/Groups", group_with(&["bulkId:b"])),
-                post("b", "/Groups", group_with(&["bulkId:c"])),
-                post("c", "/Users", user("c"))
-            ]),
-            "2 1 0",
-        ),
+        (json!([post("a", "/Groups", group_with(&["bulkId:b"])), post("b", "/Groups", group_with(&["bulkId:c"])), post("c", "/Users", user("c"))]), "2 1 0"),
         // Only whole strings are references.
-        (
-            json!([
-                post(
-                    "a",
-                    "/Users",
-                    json!({"userName": "a", "nickName": "see bulkId:b", "title": "bulkId:"})
-                ),
-                post("b", "/Users", user("b"))
-            ]),
-            "0 1",
-        ),
+        (json!([post("a", "/Users", json!({"userName": "a", "nickName": "see bulkId:b", "title": "bulkId:"})), post("b", "/Users", user("b"))]), "0 1"),
         // Unknown references fail only their operation.
-        (
-            json!([
-                post("a", "/Users", user("a")),
-                patch("/Groups/g1", json!([{"value": "bulkId:zzz"}])),
-                post("b", "/Users", user("b"))
-            ]),
-            "0 !1:unknown(zzz) 2",
-        ),
-        (
-            json!([{"method": "DELETE", "path": "/Users/bulkId:nope"}]),
-            "!0:unknown(nope)",
-        ),
+        (json!([post("a", "/Users", user("a")), patch("/Groups/g1", json!([{"value": "bulkId:zzz"}])), post("b", "/Users", user("b"))]), "0 !1:unknown(zzz) 2"),
+        (json!([{"method": "DELETE", "path": "/Users/bulkId:nope"}]), "!0:unknown(nope)"),
         // A bulkId on a non-POST defines nothing.
-        (
-            json!([{"method": "DELETE", "path": "/Users/1", "bulkId": "x"}, patch("/Groups/g1", json!([{"value": "bulkId:x"}]))]),
-            "0 !1:unknown(x)",
-        ),
+        (json!([{"method": "DELETE", "path": "/Users/1", "bulkId": "x"}, patch("/Groups/g1", json!([{"value": "bulkId:x"}]))]), "0 !1:unknown(x)"),
         // Dependents of a failed POST fail too.
-        (
-            json!([
-                post("a", "/Groups", group_with(&["bulkId:zzz"])),
-                patch("/Groups/bulkId:a", json!([{"value": "u1"}]))
-            ]),
-            "!0:unknown(zzz) !1:after(a)",
-        ),
-        // Cycles: the POSTs of the cycle fail, dependents after them.
-        (
-            json!([
-                post("a", "/Groups", group_with(&["bulkId:b"])),
-                post("b", "/Groups", group_with(&["bulkId:a"]))
-            ]),
-            "!0:cycle(a,b) !1:cycle(a,b)",
-        ),
-        (
-            json!([post("a", "/Groups", group_with(&["bulkId:a"]))]),
-            "!0:cycle(a)",
-        ),
-        (
-            json!([
-                patch("/Groups/bulkId:a", json!([{"value": "u1"}])),
-                post("a", "/Groups", group_with(&["bulkId:b"])),
-                post("b", "/Groups", group_with(&["bulkId:a"])),
-                post("u", "/Users", user("u"))
-            ]),
-            "3 !1:cycle(a,b) !2:cycle(a,b) !0:after(a)",
-        ),
-        (
-            json!([
-                post("c", "/Groups", group_with(&["bulkId:a"])),
-                post("a", "/Groups", group_with(&["bulkId:b"])),
-                post("b", "/Groups", group_with(&["bulkId:a"])),
-                post("x", "/Groups", group_with(&["bulkId:y"])),
-                post("y", "/Groups", group_with(&["bulkId:x"]))
-            ]),
-            "!1:cycle(a,b) !2:cycle(a,b) !3:cycle(x,y) !4:cycle(x,y) !0:after(a)",
-        ),
+        (json!([post("a", "/Groups", group_with(&["bulkId:zzz"])), patch("/Groups/bulkId:a", json!([{"value": "u1"}]))]), "!0:unknown(zzz) !1:after(a)"),
+        // Cycles: the POSTs of each cycle fail, dependents after them.
+        (json!([post("a", "/Groups", group_with(&["bulkId:b"])), post("b", "/Groups", group_with(&["bulkId:a"]))]), "!0:cycle(a,b) !1:cycle(a,b)"),
+        (json!([post("a", "/Groups", group_with(&["bulkId:a"]))]), "!0:cycle(a)"),
+        (json!([patch("/Groups/bulkId:a", json!([{"value": "u1"}])), post("a", "/Groups", group_with(&["bulkId:b"])), post("b", "/Groups", group_with(&["bulkId:a"])), post("u", "/Users", user("u"))]),
+            "3 !1:cycle(a,b) !2:cycle(a,b) !0:after(a)"),
+        (json!([post("c", "/Groups", group_with(&["bulkId:a"])), post("a", "/Groups", group_with(&["bulkId:b"])), post("b", "/Groups", group_with(&["bulkId:a"])), post("x", "/Groups", group_with(&["bulkId:y"])), post("y", "/Groups", group_with(&["bulkId:x"]))]),
+            "!1:cycle(a,b) !2:cycle(a,b) !3:cycle(x,y) !4:cycle(x,y) !0:after(a)"),
     ];
     for (ops, want) in cases {
         assert_eq!(plan_of(ops.clone()), want, "{ops}");
