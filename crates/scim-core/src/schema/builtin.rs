@@ -21,6 +21,9 @@ fn member_ref(kinds: &[&str], mutability: super::Mutability) -> Vec<A> {
     vec![
         A::new("value", String)
             .desc("The identifier of the referenced resource.")
+            // caseExact, unlike RFC 7643 §8.7.1: the value is a server `id`, and ids are
+            // caseExact (§3.1); folding them would let `E1` reach member `e1`.
+            .case_exact()
             .mutability(mutability),
         A::new("$ref", Reference)
             .desc("The URI of the referenced resource.")
@@ -191,6 +194,7 @@ pub fn enterprise_user_schema() -> Schema {
                 .desc("The User's manager.")
                 .subs(vec![
                     A::new("value", String)
+                        .case_exact()
                         .desc("The id of the SCIM resource representing the User's manager."),
                     A::new("$ref", Reference)
                         .refs(&["User"])
