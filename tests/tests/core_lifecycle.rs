@@ -2,11 +2,6 @@
 //! uses it: Okta creates a user, finds it by filter, echoes it back in a PUT, deactivates it by
 //! PATCH; Entra patches it in its own dialect; a list query pages and projects the result.
 //! It checks that the modules agree with each other, which their own tests can't.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a failing step of the scenario should stop it loudly"
-)]
 
 use chrono::{TimeZone, Utc};
 use scim_core::filter::{eval, parse_filter};
