@@ -17,6 +17,7 @@
 mod apply;
 mod members;
 mod request;
+mod values;
 
 pub use apply::{ChangeSet, PatchOutcome, apply};
 pub use members::{Member, MemberOp};
