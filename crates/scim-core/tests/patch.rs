@@ -935,3 +935,22 @@ fn member_without_value_is_invalid() {
     .unwrap_err();
     assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
 }
+
+#[test]
+fn path_naming_a_whole_extension() {
+    check(
+        "User",
+        user(),
+        json!([{"op": "add", "path": ENT, "value": {"department": "Ops"}}]),
+        with(user(), |m| {
+            m.insert("schemas".into(), json!([USER, ENT]));
+            m.insert(ENT.into(), json!({"department": "Ops"}));
+        }),
+    );
+    check(
+        "User",
+        managed(),
+        json!([{"op": "remove", "path": ENT}]),
+        user(),
+    );
+}

@@ -115,6 +115,21 @@ fn apply_op(
             apply_pathless(ctx, obj, kind, value, member_ops)
         }
         (Some(path), kind) => {
+            // A path naming a whole extension (`urn:…:enterprise:2.0:User`) splits like an
+            // attribute path (`urn:…:2.0` + `User`); treat it as that extension's object.
+            if let (Some(urn), None, None) = (&path.attr.urn, &path.attr.sub, &path.filter)
+                && let Some(ResolvedKey::Schema(schema)) = ctx
+                    .registry
+                    .resolve_key(ctx.rt, &format!("{urn}:{}", path.attr.name))
+            {
+                if kind == PatchOp::Remove {
+                    obj.shift_remove(&schema.id);
+                    return Ok(());
+                }
+                let mut wrapped = serde_json::Map::new();
+                wrapped.insert(schema.id.clone(), op.value.clone().unwrap_or(Value::Null));
+                return apply_pathless(ctx, obj, kind, &Value::Object(wrapped), member_ops);
+            }
             let res = ctx.registry.resolve(ctx.rt, &path.attr).ok_or_else(|| {
                 Error::invalid_path(format!(
                     "{path} is not an attribute of {}; check the name against /Schemas",
