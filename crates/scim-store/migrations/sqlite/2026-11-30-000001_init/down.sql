@@ -1,0 +1,9 @@
+DROP TABLE deactivation_jobs;
+DROP TABLE outbox;
+DROP TABLE sync_log;
+DROP TABLE group_members;
+DROP TABLE groups;
+DROP TABLE user_emails;
+DROP TABLE users;
+DROP TABLE api_tokens;
+DROP TABLE tenants;

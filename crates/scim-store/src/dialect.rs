@@ -1,0 +1,28 @@
+//! What differs between the backends beyond the generated schema, as same-named items in one
+//! module per backend. [`with_conn!`](crate::with_conn) glob-imports the right one next to the
+//! schema, so a single body of code calls `search_value(..)` and gets the type its backend's
+//! `search` column takes (TEXT on SQLite, JSONB on PostgreSQL).
+
+/// SQLite side.
+pub mod sqlite {
+    /// The `search` column is TEXT: the JSON text.
+    pub fn search_value(doc: &serde_json::Value) -> String {
+        doc.to_string()
+    }
+    /// Placeholder for the n-th (1-based) bind parameter in raw SQL.
+    pub fn placeholder(_n: usize) -> String {
+        "?".to_string()
+    }
+}
+
+/// PostgreSQL side.
+pub mod postgres {
+    /// The `search` column is JSONB: the JSON value.
+    pub fn search_value(doc: &serde_json::Value) -> serde_json::Value {
+        doc.clone()
+    }
+    /// Placeholder for the n-th (1-based) bind parameter in raw SQL.
+    pub fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+}
