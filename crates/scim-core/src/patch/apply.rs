@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::members::{MemberOp, members_from};
 use super::request::{PatchOp, PatchOperation, PatchRequest};
-use super::values::{canonicalize_key, is_empty_value, multi, singular};
+use super::values::{canonicalize_key, is_empty_value, multi, object_entry, singular};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::path::{AttrPath, PatchPath};
@@ -257,16 +257,7 @@ fn apply_target(
             if kind == PatchOp::Remove && !obj.contains_key(ext) {
                 return Ok(());
             }
-            let entry = obj
-                .entry(ext.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            match entry.as_object_mut() {
-                Some(m) => m,
-                None => return Err(Error::invalid_value(format!("{ext} must be an object"))),
-            }
+            object_entry(obj, ext)?
         }
     };
     canonicalize_key(container, name);

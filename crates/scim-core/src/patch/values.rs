@@ -72,15 +72,7 @@ pub(super) fn singular(
         }
         (_, Some(sub)) => {
             let v = value.unwrap_or(&Value::Null);
-            let cur = container
-                .entry(name.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !cur.is_object() {
-                *cur = Value::Object(Map::new());
-            }
-            if let Value::Object(m) = cur {
-                set_sub(ctx, m, sub, v)?;
-            }
+            set_sub(ctx, object_entry(container, name)?, sub, v)?;
         }
     }
     Ok(())
@@ -491,4 +483,20 @@ pub(super) fn canonicalize_key(m: &mut Map<String, Value>, canonical: &str) {
     {
         m.insert(canonical.to_string(), v);
     }
+}
+
+/// The object under `key`, created (or replacing a non-object) when needed: the parent of a
+/// sub-attribute or extension attribute being written.
+pub(super) fn object_entry<'m>(
+    m: &'m mut Map<String, Value>,
+    key: &str,
+) -> Result<&'m mut Map<String, Value>> {
+    let slot = m
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut()
+        .ok_or_else(|| Error::invalid_value(format!("{key} must be an object")))
 }
