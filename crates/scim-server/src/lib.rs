@@ -1,4 +1,7 @@
-//! The `/scim/v2` HTTP API, authentication, workers and the `scim-server` binary.
+//! `scim-server`: the SCIM 2.0 HTTP API on actix-web, usable as a library mounted into another
+//! actix-web app and as the `scim-server` binary.
 //!
-//! Not built yet: issue #4 fills this crate. It exists now so that the workspace layout the
-//! design card fixes (`scim-core`, `scim-store`, `scim-server`) is in place from the first commit.
+//! Architecture invariant: this is the only crate that knows HTTP, content types, tokens and
+//! time. Handlers read top to bottom: extract → core → store → respond.
+
+pub mod secrets;
