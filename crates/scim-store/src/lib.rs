@@ -17,6 +17,9 @@ pub mod error;
 mod migrate;
 pub mod model;
 pub mod schema;
+pub mod settings;
+pub mod tenants;
+pub mod tokens;
 #[cfg(feature = "test-util")]
 pub mod testing;
 

@@ -1,0 +1,400 @@
+//! A tenant's settings: the typed shape of the `tenants.settings` JSON and its validation.
+//!
+//! Data and validation only. What the settings *mean* (when a user is deactivated, which
+//! organization and roles a membership gives) is provisioning policy and lives in
+//! `scim-core`; the store only guarantees that what it holds parses and is self-consistent, so
+//! policy code never meets a half-valid configuration. Unknown keys are refused
+//! (`deny_unknown_fields`) so a misspelt setting fails when it is written, not silently later.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Result, StoreError};
+
+/// Default delay between a provider's deactivation and the destructive step: 15 minutes.
+pub const DEFAULT_DEACTIVATION_DELAY_SECS: u64 = 900;
+
+/// Longest accepted delay (ten years): anything longer is a typo, and the bound keeps
+/// `now + delay` representable for every caller.
+pub const MAX_DEACTIVATION_DELAY_SECS: u64 = 10 * 366 * 24 * 3600;
+
+/// The organization users land in until a mapping places them.
+pub const DEFAULT_ORG: &str = "Default";
+
+/// Everything configurable per tenant. Every field has a default, so `{}` is a valid
+/// configuration (single default organization, 15-minute delay, no mappings, no LDAP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Seconds between the provider setting `active=false` and deactivation (0 = at once).
+    pub deactivation_delay_secs: u64,
+    /// Deactivate users who are in no mapped group (and reactivate them when they return).
+    pub deactivate_unmapped: bool,
+    /// How users are placed in organizations.
+    pub org_mapping: OrgMapping,
+    /// The organization users belong to until mapped.
+    pub default_org: String,
+    /// SCIM group → roles.
+    pub role_mappings: Vec<RoleMapping>,
+    /// Organization → roles given to its users who are in no role-mapped group.
+    pub default_roles: BTreeMap<String, Vec<String>>,
+    /// Groups that make their members Domain Admins or Organization Admins.
+    pub admin_tiers: AdminTiers,
+    /// Pull-mode source, when the tenant synchronizes from a directory.
+    pub ldap: Option<LdapSource>,
+    /// Requests per second accepted from this tenant's provider (none = server default).
+    pub rate_limit_per_sec: Option<u32>,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            deactivation_delay_secs: DEFAULT_DEACTIVATION_DELAY_SECS,
+            deactivate_unmapped: false,
+            org_mapping: OrgMapping::default(),
+            default_org: DEFAULT_ORG.to_string(),
+            role_mappings: Vec::new(),
+            default_roles: BTreeMap::new(),
+            admin_tiers: AdminTiers::default(),
+            ldap: None,
+            rate_limit_per_sec: None,
+        }
+    }
+}
+
+/// The four ways a tenant maps users to organizations, tagged by `method` in JSON
+/// (`{"method": "group", "map": {"Sales": "Acme Sales"}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OrgMapping {
+    /// Everyone belongs to one organization.
+    Single {
+        /// Its name.
+        org: String,
+    },
+    /// A SCIM group (by displayName, case-sensitive) places its members in an organization.
+    Group {
+        /// Group displayName → organization name.
+        map: BTreeMap<String, String>,
+    },
+    /// An attribute of the user names the organization.
+    Attribute {
+        /// A SCIM attribute path (`urn:…:User:organization`) or a JSONPath (`$.…`).
+        path: String,
+        /// Create an organization the attribute names when it doesn't exist yet.
+        #[serde(default)]
+        create_missing: bool,
+    },
+    /// A custom attribute (configured extension) names the organization.
+    Custom {
+        /// The attribute's name or path.
+        attribute: String,
+    },
+}
+
+impl Default for OrgMapping {
+    fn default() -> Self {
+        OrgMapping::Single {
+            org: DEFAULT_ORG.to_string(),
+        }
+    }
+}
+
+/// One group → roles mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    /// SCIM group displayName (case-sensitive, as the seed documents say).
+    pub group: String,
+    /// Roles the group's members get.
+    pub roles: Vec<String>,
+}
+
+/// Groups mapped to the two admin tiers. A group may appear in at most one list, once.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminTiers {
+    /// Members are Domain Admins (and only that).
+    pub domain_admin_groups: Vec<String>,
+    /// Members are Organization Admins.
+    pub org_admin_groups: Vec<String>,
+}
+
+/// A directory the tenant's users are pulled from (hourly and on demand).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapSource {
+    /// `ldaps://host:636` or `ldap://host:389` (the latter needs `starttls`).
+    pub url: String,
+    /// DN of the directory-read account.
+    pub bind_dn: String,
+    /// Name of an environment variable holding the bind password.
+    pub bind_password_env: Option<String>,
+    /// The bind password encrypted by the server (never plaintext; the store can't tell, so
+    /// the server must only ever put ciphertext here).
+    pub bind_password_enc: Option<String>,
+    /// Where users and groups are searched.
+    pub base_dn: String,
+    /// objectClass of user entries.
+    pub user_object_class: String,
+    /// objectClass of group entries.
+    pub group_object_class: String,
+    /// Which LDAP attributes carry which user values.
+    pub attributes: LdapAttributes,
+    /// Groups (by name) whose members are synchronized.
+    pub groups: Vec<String>,
+    /// Upgrade an `ldap://` connection with StartTLS.
+    pub starttls: bool,
+    /// Allow an unencrypted connection (test directories only).
+    pub allow_plaintext: bool,
+    /// Seconds between scheduled synchronizations.
+    pub interval_secs: u64,
+}
+
+impl Default for LdapSource {
+    fn default() -> Self {
+        LdapSource {
+            url: String::new(),
+            bind_dn: String::new(),
+            bind_password_env: None,
+            bind_password_enc: None,
+            base_dn: String::new(),
+            user_object_class: "person".into(),
+            group_object_class: "groupOfNames".into(),
+            attributes: LdapAttributes::default(),
+            groups: Vec::new(),
+            starttls: false,
+            allow_plaintext: false,
+            interval_secs: 3600,
+        }
+    }
+}
+
+/// The bind password fields are redacted: even encrypted, they don't belong in logs.
+impl std::fmt::Debug for LdapSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
+        f.debug_struct("LdapSource")
+            .field("url", &self.url)
+            .field("bind_dn", &self.bind_dn)
+            .field("bind_password_env", &self.bind_password_env)
+            .field("bind_password_enc", &redact(&self.bind_password_enc))
+            .field("base_dn", &self.base_dn)
+            .field("user_object_class", &self.user_object_class)
+            .field("group_object_class", &self.group_object_class)
+            .field("attributes", &self.attributes)
+            .field("groups", &self.groups)
+            .field("starttls", &self.starttls)
+            .field("allow_plaintext", &self.allow_plaintext)
+            .field("interval_secs", &self.interval_secs)
+            .finish()
+    }
+}
+
+/// LDAP attribute names for the user values the sync reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapAttributes {
+    /// Becomes `userName`.
+    pub user_name: String,
+    /// Becomes `externalId` (a stable directory id).
+    pub external_id: String,
+    /// Becomes the primary email.
+    pub email: String,
+    /// Becomes `name.givenName`.
+    pub given_name: String,
+    /// Becomes `name.familyName`.
+    pub family_name: String,
+    /// Becomes `displayName`.
+    pub display_name: String,
+    /// Group attribute listing member DNs.
+    pub member: String,
+    /// Group attribute holding the group's name.
+    pub group_name: String,
+}
+
+impl Default for LdapAttributes {
+    fn default() -> Self {
+        LdapAttributes {
+            user_name: "uid".into(),
+            external_id: "entryUUID".into(),
+            email: "mail".into(),
+            given_name: "givenName".into(),
+            family_name: "sn".into(),
+            display_name: "displayName".into(),
+            member: "member".into(),
+            group_name: "cn".into(),
+        }
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> StoreError {
+    StoreError::Invalid(msg.into())
+}
+
+fn non_empty(what: &str, s: &str) -> Result<()> {
+    if s.trim().is_empty() {
+        Err(invalid(format!("{what} must not be empty")))
+    } else {
+        Ok(())
+    }
+}
+
+impl TenantSettings {
+    /// Parses stored or submitted JSON and validates it; errors name the offending setting.
+    pub fn from_json(value: &Value) -> Result<TenantSettings> {
+        let settings: TenantSettings = serde_json::from_value(value.clone())
+            .map_err(|e| invalid(format!("invalid tenant settings: {e}")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The JSON form stored in `tenants.settings` (every field, defaults included).
+    pub fn to_json(&self) -> Result<Value> {
+        serde_json::to_value(self)
+            .map_err(|e| StoreError::Database(format!("cannot serialize tenant settings: {e}")))
+    }
+
+    /// Checks the settings are self-consistent: names non-empty, group names unique across
+    /// the admin tiers (case-sensitive), role mappings one per group, a sane delay, an LDAP
+    /// source that is encrypted and complete. Called on every write.
+    pub fn validate(&self) -> Result<()> {
+        if self.deactivation_delay_secs > MAX_DEACTIVATION_DELAY_SECS {
+            return Err(invalid(format!(
+                "deactivation_delay_secs must be at most {MAX_DEACTIVATION_DELAY_SECS} (ten years)"
+            )));
+        }
+        non_empty("default_org", &self.default_org)?;
+        self.validate_org_mapping()?;
+        let mut mapped = BTreeSet::new();
+        for m in &self.role_mappings {
+            non_empty("role_mappings.group", &m.group)?;
+            if !mapped.insert(m.group.as_str()) {
+                return Err(invalid(format!(
+                    "role_mappings lists group {:?} twice; merge its roles into one entry",
+                    m.group
+                )));
+            }
+            for r in &m.roles {
+                non_empty("a role name in role_mappings", r)?;
+            }
+        }
+        for (org, roles) in &self.default_roles {
+            non_empty("a default_roles organization name", org)?;
+            for r in roles {
+                non_empty("a role name in default_roles", r)?;
+            }
+        }
+        let mut tiers = BTreeSet::new();
+        let lists = [
+            ("domain_admin_groups", &self.admin_tiers.domain_admin_groups),
+            ("org_admin_groups", &self.admin_tiers.org_admin_groups),
+        ];
+        for (list, groups) in lists {
+            for g in groups {
+                non_empty(&format!("a group name in admin_tiers.{list}"), g)?;
+                if !tiers.insert(g.as_str()) {
+                    return Err(invalid(format!(
+                        "group {g:?} appears more than once in admin_tiers; each group maps to \
+                         one tier"
+                    )));
+                }
+            }
+        }
+        if self.rate_limit_per_sec == Some(0) {
+            return Err(invalid(
+                "rate_limit_per_sec must be at least 1 (omit it for the server default)",
+            ));
+        }
+        if let Some(ldap) = &self.ldap {
+            ldap.validate()?;
+        }
+        Ok(())
+    }
+
+    fn validate_org_mapping(&self) -> Result<()> {
+        match &self.org_mapping {
+            OrgMapping::Single { org } => non_empty("org_mapping.org", org),
+            OrgMapping::Group { map } => {
+                for (group, org) in map {
+                    non_empty("a group name in org_mapping.map", group)?;
+                    non_empty(&format!("the organization of group {group:?}"), org)?;
+                }
+                Ok(())
+            }
+            OrgMapping::Attribute { path, .. } => {
+                non_empty("org_mapping.path", path)?;
+                // A JSONPath is compiled by the policy code that runs it; a SCIM path can be
+                // checked here.
+                if !path.trim_start().starts_with('$') {
+                    scim_core::path::AttrPath::parse(path).map_err(|e| {
+                        invalid(format!(
+                            "org_mapping.path is neither a SCIM path nor a JSONPath: {e}"
+                        ))
+                    })?;
+                }
+                Ok(())
+            }
+            OrgMapping::Custom { attribute } => non_empty("org_mapping.attribute", attribute),
+        }
+    }
+}
+
+impl LdapSource {
+    /// Checks the source is complete and encrypted (LDAPS or StartTLS unless plaintext is
+    /// explicitly allowed), with exactly one way to find the bind password.
+    pub fn validate(&self) -> Result<()> {
+        non_empty("ldap.url", &self.url)?;
+        let url = self.url.trim().to_ascii_lowercase();
+        if url.starts_with("ldap://") {
+            if !self.starttls && !self.allow_plaintext {
+                return Err(invalid(
+                    "ldap.url uses ldap:// without starttls; use ldaps:// or set starttls",
+                ));
+            }
+        } else if !url.starts_with("ldaps://") {
+            return Err(invalid("ldap.url must start with ldaps:// or ldap://"));
+        }
+        non_empty("ldap.bind_dn", &self.bind_dn)?;
+        match (&self.bind_password_env, &self.bind_password_enc) {
+            (Some(env), None) => non_empty("ldap.bind_password_env", env)?,
+            (None, Some(enc)) => non_empty("ldap.bind_password_enc", enc)?,
+            (None, None) => {
+                return Err(invalid(
+                    "ldap needs a bind password: set bind_password_env or bind_password_enc",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "ldap.bind_password_env and ldap.bind_password_enc are exclusive",
+                ));
+            }
+        }
+        non_empty("ldap.base_dn", &self.base_dn)?;
+        non_empty("ldap.user_object_class", &self.user_object_class)?;
+        non_empty("ldap.group_object_class", &self.group_object_class)?;
+        let a = &self.attributes;
+        for (name, v) in [
+            ("user_name", &a.user_name),
+            ("external_id", &a.external_id),
+            ("email", &a.email),
+            ("given_name", &a.given_name),
+            ("family_name", &a.family_name),
+            ("display_name", &a.display_name),
+            ("member", &a.member),
+            ("group_name", &a.group_name),
+        ] {
+            non_empty(&format!("ldap.attributes.{name}"), v)?;
+        }
+        for g in &self.groups {
+            non_empty("a group name in ldap.groups", g)?;
+        }
+        if self.interval_secs == 0 {
+            return Err(invalid("ldap.interval_secs must be greater than 0"));
+        }
+        Ok(())
+    }
+}
