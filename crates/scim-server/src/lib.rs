@@ -4,5 +4,6 @@
 //! Architecture invariant: this is the only crate that knows HTTP, content types, tokens and
 //! time. Handlers read top to bottom: extract → core → store → respond.
 
+pub mod auth;
 pub mod error;
 pub mod secrets;
