@@ -150,8 +150,9 @@ fn stored_text(v: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
-/// `true`/`false` in any case (Entra sends `"True"`, clients.md E2/E22).
-pub(super) fn parse_bool(s: &str) -> Option<bool> {
+/// `true`/`false` in any case (Entra sends `"True"`, clients.md E2/E22). Public so that the
+/// store's SQL translator reads booleans exactly as the evaluator does.
+pub fn parse_bool(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {
@@ -161,8 +162,9 @@ pub(super) fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// An RFC 3339 instant; an xsd:dateTime without offset is taken as UTC.
-pub(super) fn parse_instant(s: &str) -> Option<DateTime<FixedOffset>> {
+/// An RFC 3339 instant; an xsd:dateTime without offset is taken as UTC. Public so that the
+/// store's SQL translator parses dateTimes exactly as the evaluator does.
+pub fn parse_instant(s: &str) -> Option<DateTime<FixedOffset>> {
     let s = s.trim();
     DateTime::parse_from_rfc3339(s).ok().or_else(|| {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")

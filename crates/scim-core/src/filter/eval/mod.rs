@@ -32,7 +32,7 @@
 mod compare;
 mod validate;
 
-pub use compare::fold_case;
+pub use compare::{fold_case, parse_bool, parse_instant};
 pub use validate::validate;
 
 use serde_json::{Map, Value};
