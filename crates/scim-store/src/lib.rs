@@ -17,6 +17,7 @@ pub mod error;
 mod migrate;
 pub mod model;
 pub mod schema;
+pub mod search;
 pub mod settings;
 pub mod tenants;
 pub mod tokens;
