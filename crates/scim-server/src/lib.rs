@@ -5,5 +5,13 @@
 //! time. Handlers read top to bottom: extract → core → store → respond.
 
 pub mod auth;
+pub mod cli;
 pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod routes;
 pub mod secrets;
+pub mod state;
+
+pub use routes::configure;
+pub use state::{AppState, Clock, ServerConfig, SystemClock};

@@ -1,3 +1,130 @@
 //! The `scim-server` binary: a thin command line around the library.
 
-fn main() {}
+use std::process::ExitCode;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use clap::Parser;
+use scim_server::cli::{Cli, Command, TenantAction, TokenAction};
+use scim_server::secrets::{hash_secret, issue_token};
+use scim_server::{AppState, ServerConfig};
+use scim_store::{Store, StoreOptions, tenants, tokens};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCIM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Migrate => {
+            let store = Store::open(
+                &cli.database_url,
+                StoreOptions {
+                    run_migrations: false,
+                    ..StoreOptions::default()
+                },
+            )?;
+            store.migrate()?;
+            eprintln!("migrations applied");
+        }
+        Command::Tenant {
+            action: TenantAction::Create { name },
+        } => {
+            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            let t = store.write(move |c| tenants::create(c, &name, now()))?;
+            println!("{}", t.id);
+        }
+        Command::Token {
+            action: TokenAction::Create { tenant, label },
+        } => {
+            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            let t = store
+                .read(|c| tenants::by_name(c, &tenant))?
+                .ok_or_else(|| {
+                    format!(
+                        "no tenant named {tenant:?}; create it with `scim-server tenant create`"
+                    )
+                })?;
+            let issued = issue_token()?;
+            let hash = hash_secret(&issued.secret)?;
+            let id = issued.id.clone();
+            store.write(move |c| {
+                tokens::create(c, &t.id, &id, &hash, "scim", label.as_deref(), now())
+            })?;
+            println!("{}", issued.bearer().expose());
+        }
+        Command::Token {
+            action: TokenAction::Revoke { token_id },
+        } => {
+            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            let id = token_id.clone();
+            let revoked = store.write(move |c| match tokens::get(c, &id)? {
+                Some(t) => tokens::revoke(c, &t.tenant_id, &id, now()),
+                None => Ok(false),
+            })?;
+            if !revoked {
+                return Err(format!("no token {token_id:?}").into());
+            }
+            eprintln!("token {token_id} revoked");
+        }
+        Command::Serve { bind, public_url } => {
+            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            let config = ServerConfig {
+                public_url,
+                ..ServerConfig::default()
+            };
+            let state = AppState::new(store, config)?;
+            serve(state, &bind)?;
+        }
+    }
+    Ok(())
+}
+
+#[actix_web::main]
+async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
+    tracing::info!(%bind, "scim-server listening");
+    let mount = state.config.mount_path.clone();
+    HttpServer::new(move || {
+        let state = state.clone();
+        let ready = state.store.clone();
+        App::new()
+            .route(
+                "/healthz",
+                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+            )
+            .route(
+                "/readyz",
+                web::get().to(move || {
+                    let store = ready.clone();
+                    async move {
+                        match web::block(move || store.ping()).await {
+                            Ok(Ok(())) => HttpResponse::Ok().body("ready"),
+                            _ => HttpResponse::ServiceUnavailable().body("database unreachable"),
+                        }
+                    }
+                }),
+            )
+            .service(web::scope(&mount).configure(move |c| scim_server::configure(c, state)))
+    })
+    .bind(bind)?
+    .run()
+    .await
+}

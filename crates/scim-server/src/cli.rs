@@ -1,0 +1,88 @@
+//! The command line. Its shape is a contract operators' scripts depend on (issue #4):
+//!
+//! ```text
+//! scim-server [--database-url URL] serve [--bind ADDR]
+//! scim-server [--database-url URL] tenant create NAME
+//! scim-server [--database-url URL] token create --tenant NAME
+//! scim-server [--database-url URL] token revoke TOKEN_ID
+//! scim-server [--database-url URL] migrate
+//! scim-server openapi
+//! ```
+//!
+//! Machine-readable results (ids, tokens) go alone on stdout; everything else on stderr.
+
+use clap::{Parser, Subcommand};
+
+/// Default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim.db";
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// SCIM 2.0 provisioning server for Okta and Microsoft Entra ID.
+#[derive(Debug, Parser)]
+#[command(name = "scim-server", version, about)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH (default ./scim.db) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, global = true, env = "SCIM_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API (migrating the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "SCIM_BIND", default_value = DEFAULT_BIND)]
+        bind: String,
+        /// Public origin used in resource locations (default: from each request's Host).
+        #[arg(long, env = "SCIM_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Manage tenants (one per identity-provider connection).
+    Tenant {
+        /// Tenant action.
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+    /// Manage API tokens.
+    Token {
+        /// Token action.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// `tenant` actions.
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Create a tenant; prints its id.
+    Create {
+        /// Unique tenant name.
+        name: String,
+    },
+}
+
+/// `token` actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Issue a token for a tenant; prints the bearer token alone on stdout.
+    Create {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// Optional note (e.g. okta-prod).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke a token by its id (the part before the dot).
+    Revoke {
+        /// Token id.
+        token_id: String,
+    },
+}

@@ -1,0 +1,4 @@
+//! Request handlers, one module per endpoint family. Each reads top to bottom:
+//! extract → core → store → respond.
+
+pub mod discovery;

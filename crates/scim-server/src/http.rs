@@ -1,0 +1,66 @@
+//! HTTP plumbing shared by handlers: SCIM JSON bodies in and out, base URLs, ETag headers and
+//! running blocking store work.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{ApiError, SCIM_JSON};
+use crate::state::AppState;
+
+/// A response with a SCIM JSON body and `Content-Type: application/scim+json`.
+pub fn scim_json(status: StatusCode, body: &impl Serialize) -> Result<HttpResponse, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))
+        .body(bytes))
+}
+
+/// Parses a request body as SCIM JSON: `application/scim+json` or `application/json` (any
+/// parameters, e.g. charset), or no Content-Type at all (some clients omit it on small
+/// bodies). Anything else is 415; malformed JSON or invalid UTF-8 is 400 `invalidSyntax`.
+pub fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !(mime == "application/scim+json" || mime == "application/json" || mime.is_empty()) {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Type {mime:?} is not accepted; send application/scim+json or application/json"
+            )));
+        }
+    }
+    if body.is_empty() {
+        return Err(scim_core::Error::InvalidSyntax(
+            "the request body is empty; send a JSON object".into(),
+        )
+        .into());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        scim_core::Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")).into()
+    })
+}
+
+/// The base URL resources are located under (`https://host/scim/v2`).
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    let origin = match &state.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    format!("{origin}{}", state.config.mount_path.trim_end_matches('/'))
+}
+
+/// Runs blocking work (store calls, argon2) off the async workers.
+pub async fn blocking<R, F>(f: F) -> Result<R, ApiError>
+where
+    F: FnOnce() -> Result<R, ApiError> + Send + 'static,
+    R: Send + 'static,
+{
+    web::block(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}

@@ -1,0 +1,68 @@
+//! Every URL of the SCIM API, registered in one place.
+//!
+//! [`configure`] registers paths relative to wherever the host mounts it, so an embedding app
+//! chooses the prefix: `App::new().service(web::scope("/scim/v2").configure(|c|
+//! scim_server::configure(c, state)))`. Unknown paths and wrong methods answer with SCIM Error
+//! bodies (404, 405), like everything else.
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::ApiError;
+use crate::handlers::discovery;
+use crate::state::AppState;
+
+/// Mounts the SCIM API and its state into a scope or app.
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    let body_limit = state
+        .config
+        .max_body_bytes
+        .max(state.config.bulk_limits.max_payload_size);
+    cfg.app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(body_limit))
+        .service(read_only(
+            "/ServiceProviderConfig",
+            discovery::service_provider_config,
+        ))
+        .service(read_only("/ResourceTypes", discovery::resource_types))
+        .service(
+            web::resource("/ResourceTypes/{name}")
+                .route(web::get().to(discovery::resource_type))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(read_only("/Schemas", discovery::schemas))
+        .service(
+            web::resource("/Schemas/{urn}")
+                .route(web::get().to(discovery::schema))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .default_service(web::to(not_found));
+}
+
+fn read_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource([path.to_string(), format!("{path}/")])
+        .route(web::get().to(handler))
+        .default_service(web::to(method_not_allowed))
+}
+
+/// 405 for a known path with a method it doesn't take.
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let method: &Method = req.method();
+    Err(ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}",
+        req.path()
+    )))
+}
+
+/// 404 for paths the API doesn't have.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no SCIM endpoint at {}; see /ServiceProviderConfig and /ResourceTypes",
+        req.path()
+    )))
+}

@@ -1,0 +1,113 @@
+//! What every handler shares: the store, the schema registry, settings, the token verifier and
+//! the clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use scim_core::bulk::BulkLimits;
+use scim_core::query::QueryLimits;
+use scim_core::schema::SchemaRegistry;
+use scim_store::Store;
+
+use crate::auth::TokenVerifier;
+use crate::error::ApiError;
+
+/// Time, injected so tests and workers can control it. Only this crate reads a clock.
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// How Group PATCH answers: RFC 7644 §3.5.2 allows 200 with the resource or 204.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupPatchResponse {
+    /// 200 with the group (members included unless excluded by `excludedAttributes`).
+    #[default]
+    Resource,
+    /// 204 No Content, Entra's preference: no member dump for large groups.
+    NoContent,
+}
+
+/// Server settings that shape responses.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Public origin used in `meta.location` and discovery (`https://scim.example.com`); when
+    /// unset, derived from each request's scheme and Host.
+    pub public_url: Option<String>,
+    /// Path the SCIM API is mounted at (`/scim/v2`), appended to the origin.
+    pub mount_path: String,
+    /// `count` default and clamp.
+    pub query_limits: QueryLimits,
+    /// Bulk limits (advertised in ServiceProviderConfig).
+    pub bulk_limits: BulkLimits,
+    /// Largest accepted request body outside Bulk, in bytes.
+    pub max_body_bytes: usize,
+    /// Group PATCH response form.
+    pub group_patch_response: GroupPatchResponse,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            public_url: None,
+            mount_path: "/scim/v2".to_string(),
+            query_limits: QueryLimits::default(),
+            bulk_limits: BulkLimits::default(),
+            max_body_bytes: 1024 * 1024,
+            group_patch_response: GroupPatchResponse::default(),
+        }
+    }
+}
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Store,
+    /// Schemas and resource types (standard plus configured extensions).
+    pub registry: Arc<SchemaRegistry>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Token verification with its cache.
+    pub verifier: TokenVerifier,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// State with the real clock and the standard schemas.
+    pub fn new(store: Store, config: ServerConfig) -> Result<AppState, ApiError> {
+        Self::with_parts(
+            store,
+            SchemaRegistry::standard(),
+            config,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// State with a given registry (custom extensions) and clock.
+    pub fn with_parts(
+        store: Store,
+        registry: SchemaRegistry,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, ApiError> {
+        Ok(AppState {
+            verifier: TokenVerifier::new(store.clone())?,
+            store,
+            registry: Arc::new(registry),
+            config: Arc::new(config),
+            clock,
+        })
+    }
+}
