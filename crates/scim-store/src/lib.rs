@@ -14,6 +14,8 @@
 pub mod conn;
 pub mod dialect;
 pub mod error;
+pub mod groups;
+pub mod members;
 mod migrate;
 pub mod model;
 pub mod schema;
@@ -21,6 +23,7 @@ pub mod search;
 pub mod settings;
 pub mod tenants;
 pub mod tokens;
+pub mod users;
 #[cfg(feature = "test-util")]
 pub mod testing;
 

@@ -1,0 +1,646 @@
+//! Users, scoped by tenant: the `users` row (resource JSON, search document, indexed columns)
+//! and its `user_emails` rows, written together.
+//!
+//! userName is unique per tenant ignoring case: the row keeps it as sent and a folded key
+//! ([`fold_case`], the same folding core's evaluator uses) carries the unique index. Every
+//! write checks and bumps `version` in the `UPDATE` itself (`… WHERE version = ?`), so a stale
+//! write is a [`StoreError::VersionMismatch`] without a read-then-write race.
+//!
+//! The password never enters the resource JSON: the server hashes it and passes the PHC string
+//! separately; a document still carrying `password` is refused.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::IntoSql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use scim_core::filter::eval::fold_case;
+use scim_core::schema::{ResourceType, SchemaRegistry};
+use serde_json::Value;
+
+use crate::conn::Conn;
+use crate::error::{Result, StoreError, classify};
+use crate::members::{self, GroupRef};
+use crate::model::{Origin, StoredResource, TenantId};
+use crate::search::search_document;
+use crate::with_conn;
+
+/// Lifecycle a user starts in when `active` is true; policy moves it on with
+/// [`set_lifecycle`].
+pub const LIFECYCLE_ACTIVE: &str = "active";
+/// Lifecycle a user created with `active: false` starts in, so the column never claims an
+/// inactive user is active.
+pub const LIFECYCLE_DEACTIVATED: &str = "deactivated";
+
+/// A user to insert. The server chose the id and prepared the document.
+#[derive(Clone)]
+pub struct NewUser {
+    /// Server-assigned id.
+    pub id: String,
+    /// Canonical document from `scim_core::resource::prepare`, without `id`, `meta` and
+    /// `password`.
+    pub resource: Value,
+    /// argon2 PHC string of the password, if one was set.
+    pub password_hash: Option<String>,
+    /// Provisioned by the provider, or local to the product.
+    pub origin: Origin,
+    /// Creation time (UTC).
+    pub now: NaiveDateTime,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("id", &self.id)
+            .field("resource", &self.resource)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("origin", &self.origin)
+            .field("now", &self.now)
+            .finish()
+    }
+}
+
+/// What a replace does to the stored password hash.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// Leave it as it is (the PUT carried no password).
+    Keep,
+    /// Store this new argon2 PHC string.
+    Set(String),
+    /// Remove it.
+    Clear,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PasswordChange::Keep => "Keep",
+            PasswordChange::Set(_) => "Set(<redacted>)",
+            PasswordChange::Clear => "Clear",
+        })
+    }
+}
+
+/// A user with the columns policy code reads besides the SCIM document.
+#[derive(Clone, PartialEq)]
+pub struct UserRecord {
+    /// The SCIM side.
+    pub stored: StoredResource,
+    /// userName as sent.
+    pub user_name: String,
+    /// The provider's externalId.
+    pub external_id: Option<String>,
+    /// The `active` column (true when the document has no `active`).
+    pub active: bool,
+    /// Lifecycle state (`active`, `pending_deactivation`, `deactivated`, `blocked`, …).
+    pub lifecycle: String,
+    /// Where the user came from.
+    pub origin: Origin,
+    /// Whether the user is on legal hold.
+    pub legal_hold: bool,
+    /// argon2 PHC string, if a password was set.
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("stored", &self.stored)
+            .field("user_name", &self.user_name)
+            .field("external_id", &self.external_id)
+            .field("active", &self.active)
+            .field("lifecycle", &self.lifecycle)
+            .field("origin", &self.origin)
+            .field("legal_hold", &self.legal_hold)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// One `user_emails` row.
+struct Email {
+    position: i32,
+    value_key: String,
+    kind: Option<String>,
+    primary: bool,
+}
+
+/// Everything a user write stores, derived from the document once.
+struct Columns {
+    user_name: String,
+    user_name_key: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    active: bool,
+    resource: String,
+    search: Value,
+    emails: Vec<Email>,
+}
+
+fn user_type(registry: &SchemaRegistry) -> Result<&ResourceType> {
+    registry
+        .resource_type("User")
+        .ok_or_else(|| StoreError::Invalid("the schema registry has no User resource type".into()))
+}
+
+/// Checks the document and derives the columns. `id`, `meta` and `groups` are dropped (the
+/// server stamps the first two; `groups` is derived from membership at read time).
+fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Value, Columns)> {
+    let obj = doc
+        .as_object_mut()
+        .ok_or_else(|| StoreError::Invalid("a User resource must be a JSON object".into()))?;
+    if obj.contains_key("password") {
+        return Err(StoreError::Invalid(
+            "the password must be hashed by the server and passed as password_hash".into(),
+        ));
+    }
+    for k in ["id", "meta", "groups"] {
+        obj.remove(k);
+    }
+    let user_name = match obj.get("userName") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(StoreError::Invalid(
+                "a User needs a non-empty userName".into(),
+            ));
+        }
+    };
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    let emails = match obj.get("emails") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let value = e.get("value")?.as_str()?;
+                Some(Email {
+                    position: i32::try_from(i).ok()?,
+                    value_key: fold_case(value).into_owned(),
+                    kind: e
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .map(|t| fold_case(t).into_owned()),
+                    primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let external_id = text("externalId");
+    let display_name = text("displayName");
+    let active = obj.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let search = search_document(registry, user_type(registry)?, &doc);
+    let cols = Columns {
+        user_name_key: fold_case(&user_name).into_owned(),
+        user_name,
+        external_id,
+        display_name,
+        active,
+        resource: doc.to_string(),
+        search,
+        emails,
+    };
+    Ok((doc, cols))
+}
+
+fn parse_resource(id: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("user {id} has unreadable resource JSON: {e}")))
+}
+
+fn not_found(id: &str) -> StoreError {
+    StoreError::NotFound {
+        resource_type: "User",
+        id: id.to_string(),
+    }
+}
+
+/// Inserts a user at version 1 with its email rows. A userName another user of the tenant
+/// holds in any case is `Conflict { attribute: "userName" }`.
+pub fn insert(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    new: NewUser,
+) -> Result<StoredResource> {
+    let (doc, cols) = columns(registry, new.resource)?;
+    let lifecycle = if cols.active {
+        LIFECYCLE_ACTIVE
+    } else {
+        LIFECYCLE_DEACTIVATED
+    };
+    with_conn!(conn, |c| {
+        diesel::insert_into(users::table)
+            .values((
+                users::tenant_id.eq(tenant.as_str()),
+                users::id.eq(&new.id),
+                users::user_name.eq(&cols.user_name),
+                users::user_name_key.eq(&cols.user_name_key),
+                users::external_id.eq(cols.external_id.as_deref()),
+                users::display_name.eq(cols.display_name.as_deref()),
+                users::active.eq(cols.active),
+                users::lifecycle.eq(lifecycle),
+                users::origin.eq(new.origin.as_str()),
+                users::legal_hold.eq(false),
+                users::password_hash.eq(new.password_hash.as_deref()),
+                users::resource.eq(&cols.resource),
+                users::search.eq(search_value(&cols.search)),
+                users::version.eq(1_i64),
+                users::created_at.eq(new.now),
+                users::updated_at.eq(new.now),
+            ))
+            .execute(&mut **c)
+            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?;
+    });
+    write_emails(conn, tenant, &new.id, &cols.emails, false)?;
+    Ok(StoredResource {
+        id: new.id,
+        version: 1,
+        created_at: new.now,
+        updated_at: new.now,
+        resource: doc,
+    })
+}
+
+/// Replaces the user's email rows (emails are few; rewriting them is simpler than a diff).
+fn write_emails(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_id: &str,
+    emails: &[Email],
+    clear_first: bool,
+) -> Result<()> {
+    with_conn!(conn, |c| {
+        if clear_first {
+            diesel::delete(
+                user_emails::table
+                    .filter(user_emails::tenant_id.eq(tenant.as_str()))
+                    .filter(user_emails::user_id.eq(user_id)),
+            )
+            .execute(&mut **c)?;
+        }
+        if !emails.is_empty() {
+            let rows: Vec<_> = emails
+                .iter()
+                .map(|e| {
+                    (
+                        user_emails::tenant_id.eq(tenant.as_str()),
+                        user_emails::user_id.eq(user_id),
+                        user_emails::position.eq(e.position),
+                        user_emails::value_key.eq(e.value_key.as_str()),
+                        user_emails::type_.eq(e.kind.as_deref()),
+                        user_emails::is_primary.eq(e.primary),
+                    )
+                })
+                .collect();
+            diesel::insert_into(user_emails::table)
+                .values(rows)
+                .execute(&mut **c)?;
+        }
+    });
+    Ok(())
+}
+
+type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
+
+fn to_stored((id, version, created_at, updated_at, text): ResourceRow) -> Result<StoredResource> {
+    let resource = parse_resource(&id, &text)?;
+    Ok(StoredResource {
+        id,
+        version,
+        created_at,
+        updated_at,
+        resource,
+    })
+}
+
+/// The user with this id in this tenant, if any.
+pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<StoredResource>> {
+    let row: Option<ResourceRow> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .select((
+                users::id,
+                users::version,
+                users::created_at,
+                users::updated_at,
+                users::resource,
+            ))
+            .first(&mut **c)
+            .optional()?
+    });
+    row.map(to_stored).transpose()
+}
+
+/// The user whose userName equals `user_name` ignoring case (the folded-key index).
+pub fn by_user_name(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_name: &str,
+) -> Result<Option<StoredResource>> {
+    let key = fold_case(user_name);
+    let row: Option<ResourceRow> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::user_name_key.eq(key.as_ref()))
+            .select((
+                users::id,
+                users::version,
+                users::created_at,
+                users::updated_at,
+                users::resource,
+            ))
+            .first(&mut **c)
+            .optional()?
+    });
+    row.map(to_stored).transpose()
+}
+
+type RecordRow = (
+    ResourceRow,
+    (
+        String,
+        Option<String>,
+        bool,
+        String,
+        String,
+        bool,
+        Option<String>,
+    ),
+);
+
+/// The user with the columns policy code needs (lifecycle, origin, legal hold, password hash).
+pub fn get_record(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<UserRecord>> {
+    let row: Option<RecordRow> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .select((
+                (
+                    users::id,
+                    users::version,
+                    users::created_at,
+                    users::updated_at,
+                    users::resource,
+                ),
+                (
+                    users::user_name,
+                    users::external_id,
+                    users::active,
+                    users::lifecycle,
+                    users::origin,
+                    users::legal_hold,
+                    users::password_hash,
+                ),
+            ))
+            .first(&mut **c)
+            .optional()?
+    });
+    let Some((resource, rest)) = row else {
+        return Ok(None);
+    };
+    let (user_name, external_id, active, lifecycle, origin, legal_hold, password_hash) = rest;
+    Ok(Some(UserRecord {
+        stored: to_stored(resource)?,
+        user_name,
+        external_id,
+        active,
+        lifecycle,
+        origin: Origin::parse(&origin),
+        legal_hold,
+        password_hash,
+    }))
+}
+
+/// After an `UPDATE … WHERE version = ?` matched nothing: was the user missing, or stale?
+fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreError {
+    let current: Result<Option<i64>> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .select(users::version)
+            .first(&mut **c)
+            .optional()
+            .map_err(StoreError::from)
+    });
+    match current {
+        Ok(Some(current)) => StoreError::VersionMismatch { current },
+        Ok(None) => not_found(id),
+        Err(e) => e,
+    }
+}
+
+/// Replaces the user's document (PUT, or the result of a PATCH). With `expected_version`,
+/// the write only happens if the stored version still is that one (`VersionMismatch`
+/// otherwise); without, it always happens. Either way the version goes up by one. The
+/// `lifecycle`, `origin` and `legal_hold` columns are left alone (policy sets them).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one write, stated in full by the caller"
+)]
+pub fn replace(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    id: &str,
+    expected_version: Option<i64>,
+    resource: Value,
+    password: PasswordChange,
+    now: NaiveDateTime,
+) -> Result<StoredResource> {
+    let (doc, cols) = columns(registry, resource)?;
+    let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
+    let hash: Option<Option<String>> = match password {
+        PasswordChange::Keep => None,
+        PasswordChange::Set(h) => Some(Some(h)),
+        PasswordChange::Clear => Some(None),
+    };
+    let row: Option<(i64, NaiveDateTime)> = with_conn!(conn, |c| {
+        diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id))
+                .filter(users::version.eq(check).or(any_version.into_sql::<Bool>())),
+        )
+        .set((
+            users::user_name.eq(&cols.user_name),
+            users::user_name_key.eq(&cols.user_name_key),
+            users::external_id.eq(cols.external_id.as_deref()),
+            users::display_name.eq(cols.display_name.as_deref()),
+            users::active.eq(cols.active),
+            users::resource.eq(&cols.resource),
+            users::search.eq(search_value(&cols.search)),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(now),
+            hash.map(|h| users::password_hash.eq(h)),
+        ))
+        .returning((users::version, users::created_at))
+        .get_result(&mut **c)
+        .optional()
+        .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
+    });
+    let Some((version, created_at)) = row else {
+        return Err(missing_or_stale(conn, tenant, id));
+    };
+    write_emails(conn, tenant, id, &cols.emails, true)?;
+    Ok(StoredResource {
+        id: id.to_string(),
+        version,
+        created_at,
+        updated_at: now,
+        resource: doc,
+    })
+}
+
+/// Sets the lifecycle column, and `active` in both the column and the document. When
+/// `active` changes the resource changed, so the version and `updated_at` are bumped and the
+/// search document rewritten; a lifecycle-only change (e.g. `pending_deactivation` →
+/// `deactivated` for a user already shown inactive) keeps the version. Returns the user as
+/// it now is.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one write, stated in full by the caller"
+)]
+pub fn set_lifecycle(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    id: &str,
+    lifecycle: &str,
+    active: bool,
+    now: NaiveDateTime,
+) -> Result<StoredResource> {
+    if lifecycle.is_empty() {
+        return Err(StoreError::Invalid(
+            "a lifecycle state must not be empty".into(),
+        ));
+    }
+    // Setting the lifecycle first also locks the row (PostgreSQL) for the rest of the
+    // transaction, so the read-modify-write of `active` below can't interleave.
+    let row: Option<(ResourceRow, bool)> = with_conn!(conn, |c| {
+        diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id)),
+        )
+        .set(users::lifecycle.eq(lifecycle))
+        .returning((
+            (
+                users::id,
+                users::version,
+                users::created_at,
+                users::updated_at,
+                users::resource,
+            ),
+            users::active,
+        ))
+        .get_result(&mut **c)
+        .optional()?
+    });
+    let Some((row, was_active)) = row else {
+        return Err(not_found(id));
+    };
+    let mut stored = to_stored(row)?;
+    if was_active == active
+        && stored.resource.get("active").and_then(Value::as_bool) == Some(active)
+    {
+        return Ok(stored);
+    }
+    if let Some(obj) = stored.resource.as_object_mut() {
+        obj.insert("active".into(), Value::Bool(active));
+    }
+    let search = search_document(registry, user_type(registry)?, &stored.resource);
+    let text = stored.resource.to_string();
+    let version: i64 = with_conn!(conn, |c| {
+        diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id)),
+        )
+        .set((
+            users::active.eq(active),
+            users::resource.eq(&text),
+            users::search.eq(search_value(&search)),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(now),
+        ))
+        .returning(users::version)
+        .get_result(&mut **c)?
+    });
+    stored.version = version;
+    stored.updated_at = now;
+    Ok(stored)
+}
+
+/// Puts the user on legal hold or releases it. Not part of the SCIM document, so the version
+/// stays.
+pub fn set_legal_hold(conn: &mut Conn<'_>, tenant: &TenantId, id: &str, hold: bool) -> Result<()> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id)),
+        )
+        .set(users::legal_hold.eq(hold))
+        .execute(&mut **c)?
+    });
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// Deletes the user (and its email rows), and removes it from every group in the same
+/// transaction; those groups' version and `updated_at` are bumped, because their membership
+/// changed (RFC 7644: a group's ETag must change when its members do).
+pub fn delete(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+    expected_version: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
+    let n = with_conn!(conn, |c| {
+        diesel::delete(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id))
+                .filter(users::version.eq(check).or(any_version.into_sql::<Bool>())),
+        )
+        .execute(&mut **c)?
+    });
+    if n == 0 {
+        return Err(missing_or_stale(conn, tenant, id));
+    }
+    members::remove_member_everywhere(conn, tenant, id, now)?;
+    Ok(())
+}
+
+/// For each user id, the groups it is a direct member of (the read-only User `groups`
+/// attribute, derived from membership at read time), in one query per 500 ids.
+pub fn groups_of(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<GroupRef>>> {
+    members::groups_of(conn, tenant, user_ids)
+}
+
+/// How many users the tenant has.
+pub fn count(conn: &mut Conn<'_>, tenant: &TenantId) -> Result<i64> {
+    let n: i64 = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .count()
+            .get_result(&mut **c)?
+    });
+    Ok(n)
+}
