@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::handlers::discovery;
+use crate::handlers::{discovery, users};
 use crate::state::AppState;
 
 /// Mounts the SCIM API and its state into a scope or app.
@@ -34,6 +34,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(
             web::resource("/Schemas/{urn}")
                 .route(web::get().to(discovery::schema))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(["/Users", "/Users/"])
+                .route(web::post().to(users::create))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(["/Users/{id}", "/Users/{id}/"])
+                .route(web::get().to(users::get))
+                .route(web::put().to(users::replace))
+                .route(web::patch().to(users::patch))
+                .route(web::delete().to(users::delete))
                 .default_service(web::to(method_not_allowed)),
         )
         .default_service(web::to(not_found));

@@ -1,4 +1,6 @@
 //! Request handlers, one module per endpoint family. Each reads top to bottom:
 //! extract → core → store → respond.
 
+pub mod common;
 pub mod discovery;
+pub mod users;

@@ -1,0 +1,167 @@
+//! Pieces every resource handler uses: the authenticated tenant, query parameters, ETags and
+//! turning stored rows into SCIM responses.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use scim_core::projection::Projection;
+use scim_core::resource::{Meta, etag, parse_etag, stamp};
+use scim_core::schema::ResourceType;
+use scim_store::StoredResource;
+use serde_json::Value;
+
+use crate::auth::{Credentials, Principal};
+use crate::error::{ApiError, SCIM_JSON};
+use crate::state::AppState;
+
+/// The tenant a request acts for, from its `Authorization` header. Only `scim`-scoped tokens
+/// reach the SCIM API.
+#[derive(Debug, Clone)]
+pub struct Tenant(pub Principal);
+
+impl FromRequest for Tenant {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Tenant, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::Internal("SCIM state not configured".into()))?;
+            let creds = Credentials::parse(header.as_deref())?;
+            let principal = state.verifier.authenticate(creds).await?;
+            if principal.scope != "scim" {
+                return Err(ApiError::Forbidden(
+                    "this token may not use the SCIM API; issue a SCIM token for the tenant".into(),
+                ));
+            }
+            Ok(Tenant(principal))
+        })
+    }
+}
+
+/// The decoded query string as name/value pairs (`+` and `%20` both decode to a space, as
+/// Okta's older requests need).
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).map_err(|e| {
+        scim_core::Error::InvalidValue(format!("the query string could not be decoded: {e}")).into()
+    })
+}
+
+/// Projection from `attributes` / `excludedAttributes` query parameters (comma-separated).
+pub fn projection(
+    req: &HttpRequest,
+    state: &AppState,
+    rt: &ResourceType,
+) -> Result<Projection, ApiError> {
+    let mut attributes = Vec::new();
+    let mut excluded = Vec::new();
+    for (k, v) in query_pairs(req)? {
+        let list = v
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        if k.eq_ignore_ascii_case("attributes") {
+            attributes.extend(list);
+        } else if k.eq_ignore_ascii_case("excludedAttributes") {
+            excluded.extend(list);
+        }
+    }
+    Ok(Projection::new(
+        &state.registry,
+        rt,
+        &attributes,
+        &excluded,
+    )?)
+}
+
+/// The version an `If-Match` header requires: `None` when absent or `*`.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = v.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let version = parse_etag(text)
+        .and_then(|n| i64::try_from(n).ok())
+        .ok_or_else(|| {
+            ApiError::PreconditionFailed(format!(
+                "If-Match {text:?} is not an ETag this server issued (they look like W/\"3\")"
+            ))
+        })?;
+    Ok(Some(version))
+}
+
+/// Whether `If-None-Match` names the current version (then GET answers 304).
+pub fn if_none_match_hits(req: &HttpRequest, version: i64) -> bool {
+    let Some(v) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    v.split(',').any(|t| {
+        let t = t.trim();
+        t == "*" || parse_etag(t).is_some_and(|n| i64::try_from(n).ok() == Some(version))
+    })
+}
+
+fn naive_to_utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_naive_utc_and_offset(t, chrono::Utc)
+}
+
+/// The full SCIM document of a stored resource: `id` and `meta` stamped, location absolute.
+pub fn render(stored: &StoredResource, rt: &ResourceType, base_url: &str) -> Value {
+    let mut doc = stored.resource.clone();
+    let meta = Meta {
+        resource_type: rt.name.clone(),
+        created: naive_to_utc(stored.created_at),
+        last_modified: naive_to_utc(stored.updated_at),
+        location: format!("{base_url}{}/{}", rt.endpoint, stored.id),
+        version: u64::try_from(stored.version).unwrap_or_default(),
+    };
+    stamp(&mut doc, &stored.id, &meta);
+    doc
+}
+
+/// A single-resource response with `ETag` (and `Location` for 201).
+pub fn resource_response(
+    status: StatusCode,
+    doc: &Value,
+    version: i64,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = serde_json::to_vec(doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)));
+    resp.insert_header((
+        header::ETAG,
+        etag(u64::try_from(version).unwrap_or_default()),
+    ));
+    if status == StatusCode::CREATED
+        && let Some(loc) = doc.pointer("/meta/location").and_then(Value::as_str)
+    {
+        resp.insert_header((header::LOCATION, loc.to_string()));
+    }
+    Ok(resp.body(bytes))
+}
+
+/// 304 for a matching `If-None-Match`.
+pub fn not_modified(version: i64) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((
+            header::ETAG,
+            etag(u64::try_from(version).unwrap_or_default()),
+        ))
+        .finish()
+}
