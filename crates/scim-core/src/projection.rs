@@ -178,6 +178,23 @@ impl Projection {
         }
     }
 
+    /// Whether a top-level attribute (canonical name, e.g. `members`, `groups`) can appear in
+    /// projected output at all, so the server can skip loading what the response would drop
+    /// (a large group's members under `excludedAttributes=members`).
+    pub fn returns(&self, name: &str) -> bool {
+        match &self.root {
+            Plan::Keep => true,
+            Plan::Drop => false,
+            Plan::Fields {
+                fields,
+                keep_unknown,
+            } => match fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                Some((_, plan)) => *plan != Plan::Drop,
+                None => *keep_unknown,
+            },
+        }
+    }
+
     /// The projected copy of a resource document. Non-object input is returned unchanged.
     pub fn apply(&self, doc: &Value) -> Value {
         let Value::Object(map) = doc else {

@@ -460,3 +460,19 @@ fn whole_projection_snapshot() {
     );
     insta::assert_json_snapshot!("mixed_attributes", got);
 }
+
+#[test]
+fn returns_tells_whether_an_attribute_can_appear() {
+    let reg = SchemaRegistry::standard();
+    let group = reg.resource_type("Group").unwrap();
+    let p = Projection::new(&reg, group, &[], &["members".to_string()]).unwrap();
+    assert!(!p.returns("members"));
+    assert!(p.returns("displayName"));
+    let p = Projection::new(&reg, group, &["displayName".to_string()], &[]).unwrap();
+    assert!(!p.returns("members"));
+    assert!(p.returns("id"));
+    let p = Projection::new(&reg, group, &[], &[]).unwrap();
+    assert!(p.returns("members"));
+    let p = Projection::new(&reg, group, &["members.value".to_string()], &[]).unwrap();
+    assert!(p.returns("MEMBERS"));
+}
