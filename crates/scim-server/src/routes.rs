@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::handlers::{discovery, users};
+use crate::handlers::{discovery, groups, users};
 use crate::state::AppState;
 
 /// Mounts the SCIM API and its state into a scope or app.
@@ -47,6 +47,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .route(web::put().to(users::replace))
                 .route(web::patch().to(users::patch))
                 .route(web::delete().to(users::delete))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(["/Groups", "/Groups/"])
+                .route(web::post().to(groups::create))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(["/Groups/{id}", "/Groups/{id}/"])
+                .route(web::get().to(groups::get))
+                .route(web::put().to(groups::replace))
+                .route(web::patch().to(groups::patch))
+                .route(web::delete().to(groups::delete))
                 .default_service(web::to(method_not_allowed)),
         )
         .default_service(web::to(not_found));

@@ -3,4 +3,5 @@
 
 pub mod common;
 pub mod discovery;
+pub mod groups;
 pub mod users;
