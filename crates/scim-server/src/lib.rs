@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod http;
 pub mod routes;
 pub mod secrets;
+pub mod service;
 pub mod state;
 
 pub use routes::configure;

@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::handlers::{discovery, groups, users};
+use crate::handlers::{bulk, discovery, groups, users};
 use crate::state::AppState;
 
 /// Mounts the SCIM API and its state into a scope or app.
@@ -60,6 +60,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .route(web::put().to(groups::replace))
                 .route(web::patch().to(groups::patch))
                 .route(web::delete().to(groups::delete))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(["/Bulk", "/Bulk/"])
+                .route(web::post().to(bulk::bulk))
                 .default_service(web::to(method_not_allowed)),
         )
         .default_service(web::to(not_found));

@@ -1,0 +1,175 @@
+//! `POST /Bulk` (RFC 7644 §3.7): operations run in an order that satisfies their `bulkId`
+//! references (core plans it), each through the same service function its single request
+//! uses, until `failOnErrors` errors have happened.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::bulk::{
+    BulkMethod, BulkOperation, BulkOperationResponse, BulkRequest, BulkResponse, BulkStep,
+    FailOnErrors, check_payload_size,
+};
+use scim_core::patch::PatchRequest;
+use scim_core::resource::{etag, parse_etag};
+use scim_store::TenantId;
+use serde_json::Value;
+
+use super::common::{Tenant, render};
+use crate::error::ApiError;
+use crate::http::{base_url, blocking, parse_body, scim_json};
+use crate::service::{groups, users};
+use crate::state::AppState;
+
+/// POST /Bulk
+pub async fn bulk(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    check_payload_size(body.len(), &state.config.bulk_limits)?;
+    let input = parse_body(&req, &body)?;
+    let request = BulkRequest::parse(&input, &state.config.bulk_limits)?;
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let response = blocking(move || Ok(execute(&st, &tenant.0.tenant, &request, &base))).await?;
+    scim_json(StatusCode::OK, &response)
+}
+
+fn execute(st: &AppState, tenant: &TenantId, request: &BulkRequest, base: &str) -> BulkResponse {
+    let plan = request.plan();
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut fail = FailOnErrors::new(request.fail_on_errors);
+    let mut done: Vec<(usize, BulkOperationResponse)> = Vec::new();
+    for step in &plan.steps {
+        if fail.should_stop() {
+            break;
+        }
+        let index = step.index();
+        let Some(op) = request.operations.get(index) else {
+            continue;
+        };
+        let response = match step {
+            BulkStep::Fail { failure, .. } => BulkOperationResponse::failed(op, failure),
+            BulkStep::Run(_) => match op.resolved(&ids) {
+                Ok(resolved) => run(st, tenant, &resolved, base, &mut ids),
+                Err(missing) => BulkOperationResponse::error(
+                    op,
+                    scim_core::ErrorBody::new(
+                        409,
+                        Some(scim_core::ScimType::InvalidValue),
+                        format!("bulkId:{missing} refers to an operation that did not succeed"),
+                    ),
+                ),
+            },
+        };
+        fail.record(&response);
+        done.push((index, response));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    BulkResponse::new(done.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Runs one resolved operation and describes its outcome.
+fn run(
+    st: &AppState,
+    tenant: &TenantId,
+    op: &BulkOperation,
+    base: &str,
+    ids: &mut HashMap<String, String>,
+) -> BulkOperationResponse {
+    match run_inner(st, tenant, op, base) {
+        Ok((status, location, version, id)) => {
+            if let (Some(bulk_id), Some(id)) = (&op.bulk_id, id) {
+                ids.insert(bulk_id.clone(), id);
+            }
+            BulkOperationResponse::success(op, status, location, version)
+        }
+        Err(e) => BulkOperationResponse::error(op, e.body()),
+    }
+}
+
+type Outcome = (u16, Option<String>, Option<String>, Option<String>);
+
+fn run_inner(
+    st: &AppState,
+    tenant: &TenantId,
+    op: &BulkOperation,
+    base: &str,
+) -> Result<Outcome, ApiError> {
+    let target = op.target()?;
+    let rt = target.resource_type(&st.registry).ok_or_else(|| {
+        ApiError::NotFound(format!("bulk path {:?} names no resource type", op.path))
+    })?;
+    let is_user = rt.name == "User";
+    let expected = match &op.version {
+        Some(v) if v.trim() != "*" => Some(
+            parse_etag(v)
+                .and_then(|n| i64::try_from(n).ok())
+                .ok_or_else(|| {
+                    ApiError::PreconditionFailed(format!(
+                        "version {v:?} is not an ETag this server issued"
+                    ))
+                })?,
+        ),
+        _ => None,
+    };
+    let data = || -> Result<Value, ApiError> {
+        op.data
+            .clone()
+            .ok_or_else(|| scim_core::Error::invalid_value("this bulk operation needs data").into())
+    };
+    let id = target.id;
+    let need_id = || {
+        id.ok_or_else(|| -> ApiError {
+            scim_core::Error::invalid_value(format!("bulk path {:?} needs a resource id", op.path))
+                .into()
+        })
+    };
+    let located = |stored: &scim_store::StoredResource| {
+        let doc = render(stored, rt, base);
+        let loc = doc
+            .pointer("/meta/location")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        (
+            loc,
+            Some(etag(u64::try_from(stored.version).unwrap_or_default())),
+            Some(stored.id.clone()),
+        )
+    };
+    let (status, stored) = match (op.method, is_user) {
+        (BulkMethod::Post, true) => (201, users::create(st, tenant, data()?)?),
+        (BulkMethod::Post, false) => (201, groups::create(st, tenant, data()?, false)?.0),
+        (BulkMethod::Put, true) => (
+            200,
+            users::replace(st, tenant, need_id()?, expected, &data()?)?.0,
+        ),
+        (BulkMethod::Put, false) => (
+            200,
+            groups::replace(st, tenant, need_id()?, expected, &data()?, false)?.0,
+        ),
+        (BulkMethod::Patch, true) => {
+            let req = PatchRequest::parse(&data()?)?;
+            (200, users::patch(st, tenant, need_id()?, expected, &req)?.0)
+        }
+        (BulkMethod::Patch, false) => {
+            let req = PatchRequest::parse(&data()?)?;
+            (
+                200,
+                groups::patch(st, tenant, need_id()?, expected, &req, false)?.0,
+            )
+        }
+        (BulkMethod::Delete, true) => {
+            users::delete(st, tenant, need_id()?, expected)?;
+            return Ok((204, None, None, None));
+        }
+        (BulkMethod::Delete, false) => {
+            groups::delete(st, tenant, need_id()?, expected)?;
+            return Ok((204, None, None, None));
+        }
+    };
+    let (loc, version, id) = located(&stored);
+    Ok((status, loc, version, id))
+}

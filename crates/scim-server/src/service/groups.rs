@@ -1,0 +1,228 @@
+//! Group operations. Membership lives in its own table: members are loaded only when the
+//! caller will show them, and PATCH hands member changes to the store as operations.
+
+use scim_core::patch::{Member, MemberOp, PatchRequest, apply};
+use scim_core::resource::{WriteMode, prepare};
+use scim_core::schema::ResourceType;
+use scim_store::groups::{self, NewGroup};
+use scim_store::{Conn, StoreError, StoredResource, TenantId};
+use serde_json::Value;
+
+use super::{RETRIES, check_version, now, write_error};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Members read per query when a response lists them.
+const MEMBER_PAGE: i64 = 1000;
+
+/// A group as responses show it: the stored row and, when asked for, its members.
+pub type GroupView = (StoredResource, Option<Vec<Member>>);
+
+/// The Group resource type.
+pub fn group_type(state: &AppState) -> Result<&ResourceType, ApiError> {
+    state
+        .registry
+        .resource_type("Group")
+        .ok_or_else(|| ApiError::Internal("the Group resource type is not registered".into()))
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no such Group".into())
+}
+
+/// Every member of a group, read in pages.
+pub fn all_members(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+) -> scim_store::Result<Vec<Member>> {
+    let mut out: Vec<Member> = Vec::new();
+    loop {
+        let after = out.last().map(|m| m.value.clone());
+        let page = groups::members(conn, tenant, id, after.as_deref(), MEMBER_PAGE)?;
+        let done = i64::try_from(page.len()).unwrap_or(i64::MAX) < MEMBER_PAGE;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+fn members_if(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+    wanted: bool,
+) -> scim_store::Result<Option<Vec<Member>>> {
+    if wanted {
+        all_members(conn, tenant, id).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Splits `members` out of a prepared document (they are rows, not JSON).
+fn split_members(doc: &mut Value) -> Result<Vec<Member>, ApiError> {
+    match doc.as_object_mut().and_then(|o| o.remove("members")) {
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .map(Member::from_value)
+            .collect::<Result<Vec<_>, _>>()?),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// POST /Groups.
+pub fn create(
+    st: &AppState,
+    tenant: &TenantId,
+    input: Value,
+    with_members: bool,
+) -> Result<GroupView, ApiError> {
+    let mut doc = prepare(
+        &st.registry,
+        group_type(st)?,
+        input,
+        WriteMode::Create,
+        None,
+    )?;
+    let members = split_members(&mut doc)?;
+    let new = NewGroup {
+        id: uuid::Uuid::new_v4().to_string(),
+        resource: doc,
+        members,
+        now: now(st),
+    };
+    let registry = st.registry.clone();
+    let tenant = tenant.clone();
+    Ok(st.store.write(move |c| {
+        let stored = groups::insert(c, &registry, &tenant, new)?;
+        let members = members_if(c, &tenant, &stored.id, with_members)?;
+        Ok((stored, members))
+    })?)
+}
+
+/// GET /Groups/{id}: `None` when the tenant has no such group.
+pub fn get(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    with_members: bool,
+) -> Result<Option<GroupView>, ApiError> {
+    Ok(st.store.read(|c| {
+        let Some(stored) = groups::get(c, tenant, id)? else {
+            return Ok(None);
+        };
+        let members = members_if(c, tenant, id, with_members)?;
+        Ok(Some((stored, members)))
+    })?)
+}
+
+/// PUT /Groups/{id}: the body replaces the group, members included (absent members means
+/// none, as RFC 7644 §3.5.1 replaces the whole resource); membership is written as a diff.
+pub fn replace(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    expected: Option<i64>,
+    input: &Value,
+    with_members: bool,
+) -> Result<GroupView, ApiError> {
+    for _ in 0..RETRIES {
+        let current = st
+            .store
+            .read(|c| groups::get(c, tenant, id))?
+            .ok_or_else(not_found)?;
+        check_version(expected, current.version)?;
+        let mut doc = prepare(
+            &st.registry,
+            group_type(st)?,
+            input.clone(),
+            WriteMode::Replace,
+            Some(&current.resource),
+        )?;
+        let members = split_members(&mut doc)?;
+        let (registry, t, i, n, v) = (
+            st.registry.clone(),
+            tenant.clone(),
+            id.to_string(),
+            now(st),
+            current.version,
+        );
+        let result = st.store.write(move |c| {
+            let stored = groups::replace(c, &registry, &t, &i, Some(v), doc, Some(members), n)?;
+            let members = members_if(c, &t, &i, with_members)?;
+            Ok((stored, members))
+        });
+        match result {
+            Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
+            other => return other.map_err(write_error("Group")),
+        }
+    }
+    Err(ApiError::Unavailable(1))
+}
+
+/// PATCH /Groups/{id}: attribute changes are applied by core to the stored document; member
+/// changes go to the store as operations (no member list is read to apply them).
+pub fn patch(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    expected: Option<i64>,
+    request: &PatchRequest,
+    with_members: bool,
+) -> Result<GroupView, ApiError> {
+    for _ in 0..RETRIES {
+        let current = st
+            .store
+            .read(|c| groups::get(c, tenant, id))?
+            .ok_or_else(not_found)?;
+        check_version(expected, current.version)?;
+        let mut with_id = current.resource.clone();
+        if let Some(obj) = with_id.as_object_mut() {
+            obj.insert("id".into(), Value::String(id.to_string()));
+        }
+        let outcome = apply(&st.registry, group_type(st)?, &with_id, request)?;
+        let attrs_changed = outcome.changes.attributes.iter().any(|a| a != "members");
+        let member_ops: Vec<MemberOp> = outcome.changes.members;
+        if !attrs_changed && member_ops.is_empty() {
+            return get(st, tenant, id, with_members)?.ok_or_else(not_found);
+        }
+        let mut doc = outcome.resource;
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("id");
+            obj.remove("meta");
+        }
+        // Membership-only changes don't depend on the document read, so they need no version
+        // check: concurrent member PATCHes all land without retries.
+        let (resource, version) = if attrs_changed {
+            (Some(doc), Some(current.version))
+        } else {
+            (None, expected)
+        };
+        let (registry, t, i, n) = (st.registry.clone(), tenant.clone(), id.to_string(), now(st));
+        let result = st.store.write(move |c| {
+            let stored = groups::patch(c, &registry, &t, &i, version, resource, &member_ops, n)?;
+            let members = members_if(c, &t, &i, with_members)?;
+            Ok((stored, members))
+        });
+        match result {
+            Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
+            other => return other.map_err(write_error("Group")),
+        }
+    }
+    Err(ApiError::Unavailable(1))
+}
+
+/// DELETE /Groups/{id}.
+pub fn delete(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<(), ApiError> {
+    let (t, i, now) = (tenant.clone(), id.to_string(), now(st));
+    st.store
+        .write(move |c| groups::delete(c, &t, &i, expected, now))
+        .map_err(write_error("Group"))
+}
