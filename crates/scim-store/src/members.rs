@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use scim_core::filter::eval::fold_case;
 use scim_core::filter::{CompareOp, Filter, Literal};
 use scim_core::patch::{Member, MemberOp};
 use scim_core::schema::{AttributeDef, SchemaRegistry};
@@ -106,8 +107,9 @@ pub fn groups_for_member(
     Ok(map.remove(member_id).unwrap_or_default())
 }
 
-/// For each of `member_ids`, the groups it is a direct member of (sorted by displayName, then
-/// id), in one query per 500 ids: what a page of Users needs for their read-only `groups`
+/// For each of `member_ids`, the groups it is a direct member of (sorted by case-folded
+/// displayName, then id — in Rust, so both backends agree whatever the database collation), in
+/// one query per 500 ids: what a page of Users needs for their read-only `groups`
 /// attribute. Every requested id is a key; ids in no group map to an empty list.
 pub fn groups_of(
     conn: &mut Conn<'_>,
@@ -128,11 +130,6 @@ pub fn groups_of(
                 )
                 .filter(group_members::tenant_id.eq(tenant.as_str()))
                 .filter(group_members::member_id.eq_any(chunk))
-                .order((
-                    group_members::member_id.asc(),
-                    groups::display_name.asc(),
-                    groups::id.asc(),
-                ))
                 .select((group_members::member_id, groups::id, groups::display_name))
                 .load(&mut **c)?
         });
@@ -141,6 +138,9 @@ pub fn groups_of(
                 .or_default()
                 .push(GroupRef { id, display });
         }
+    }
+    for refs in out.values_mut() {
+        refs.sort_by_cached_key(|g| (fold_case(&g.display).into_owned(), g.id.clone()));
     }
     Ok(out)
 }

@@ -1,0 +1,239 @@
+//! Concurrency and durability of writes on both backends: concurrent membership additions lose
+//! nothing; in a group-commit batch (SQLite) a failing request rolls back alone while the rest
+//! commit; and a write that returned `Ok` is there when the database is opened again.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::sync::{Arc, Barrier, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use scim_core::patch::{Member, MemberOp};
+use scim_core::resource::{WriteMode, prepare};
+use scim_core::schema::SchemaRegistry;
+use scim_store::groups::{self, NewGroup};
+use scim_store::testing::TestDb;
+use scim_store::users::{self, NewUser};
+use scim_store::{BackendKind, Origin, Store, StoreError, StoreOptions, TenantId, tenants};
+use serde_json::{Value, json};
+
+fn reg() -> &'static SchemaRegistry {
+    static REG: OnceLock<SchemaRegistry> = OnceLock::new();
+    REG.get_or_init(SchemaRegistry::standard)
+}
+
+fn now() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+}
+
+fn doc(rt: &str, v: Value) -> Value {
+    let rt = reg().resource_type(rt).unwrap();
+    prepare(reg(), rt, v, WriteMode::Create, None).unwrap()
+}
+
+fn new_user(id: &str, name: &str) -> NewUser {
+    NewUser {
+        id: id.into(),
+        resource: doc("User", json!({ "userName": name })),
+        password_hash: None,
+        origin: Origin::Provisioned,
+        now: now(),
+    }
+}
+
+fn tenant(s: &Store) -> TenantId {
+    s.write(|c| tenants::create(c, "acme", now())).unwrap().id
+}
+
+#[test]
+fn sixteen_threads_adding_members_lose_none() {
+    const N: usize = 16;
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s);
+        let t2 = t.clone();
+        s.write(move |c| {
+            for i in 0..N {
+                users::insert(
+                    c,
+                    reg(),
+                    &t2,
+                    new_user(&format!("u{i:02}"), &format!("n{i}")),
+                )?;
+            }
+            let g = NewGroup {
+                id: "g".into(),
+                resource: doc("Group", json!({"displayName": "Everyone"})),
+                members: vec![],
+                now: now(),
+            };
+            groups::insert(c, reg(), &t2, g)
+        })
+        .unwrap();
+
+        let barrier = Arc::new(Barrier::new(N));
+        let handles: Vec<_> = (0..N)
+            .map(|i| {
+                let (s, t, barrier) = (s.clone(), t.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    let add = [MemberOp::Add(vec![Member {
+                        value: format!("u{i:02}"),
+                        display: None,
+                        kind: None,
+                    }])];
+                    s.write(move |c| groups::patch(c, reg(), &t, "g", None, None, &add, now()))
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+        assert_eq!(
+            s.read(|c| groups::member_count(c, &t, "g")).unwrap(),
+            N as i64,
+            "{:?}",
+            db.kind()
+        );
+        let g = s.read(|c| groups::get(c, &t, "g")).unwrap().unwrap();
+        assert_eq!(g.version, 1 + N as i64, "every add bumped the version once");
+    }
+}
+
+/// What each concurrent request of the batch test does.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Job {
+    /// Insert a fresh user.
+    Fresh(usize),
+    /// Insert a user whose userName is taken (differs only in case).
+    Collide,
+    /// Insert a user, then fail for a reason of its own.
+    Abort,
+}
+
+#[test]
+fn a_failing_request_rolls_back_alone_and_the_batch_commits() {
+    const N: usize = 32;
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s);
+        let t2 = t.clone();
+        s.write(move |c| users::insert(c, reg(), &t2, new_user("taken", "Taken")))
+            .unwrap();
+
+        // On SQLite, occupy the writer so that every request below queues while it works and
+        // the next batch takes them all together.
+        let blocker = {
+            let s = s.clone();
+            thread::spawn(move || {
+                s.write(|_| {
+                    thread::sleep(Duration::from_millis(300));
+                    Ok(())
+                })
+            })
+        };
+        thread::sleep(Duration::from_millis(50));
+
+        let mut jobs: Vec<Job> = (0..N).map(Job::Fresh).collect();
+        jobs[N / 3] = Job::Collide;
+        jobs[2 * N / 3] = Job::Abort;
+        let barrier = Arc::new(Barrier::new(N));
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|&job| {
+                let (s, t, barrier) = (s.clone(), t.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    let reader = s.clone();
+                    let t2 = t.clone();
+                    let result = s.write(move |c| {
+                        let (id, name) = match job {
+                            Job::Fresh(i) => (format!("u{i:02}"), format!("user{i}")),
+                            Job::Collide => ("dup".into(), "TAKEN".into()),
+                            Job::Abort => ("aborted".into(), "aborted".into()),
+                        };
+                        users::insert(c, reg(), &t2, new_user(&id, &name))?;
+                        if job == Job::Abort {
+                            return Err(StoreError::Invalid("changed my mind".into()));
+                        }
+                        // SQLite: how many users are committed while this request runs, seen
+                        // from a separate read connection. (On PostgreSQL every request holds
+                        // a pooled connection already, so a nested read could starve the pool.)
+                        match reader.backend() {
+                            BackendKind::Sqlite => reader.read(|rc| users::count(rc, &t2)),
+                            BackendKind::Postgres => Ok(0),
+                        }
+                    });
+                    (job, result)
+                })
+            })
+            .collect();
+        blocker.join().unwrap().unwrap();
+
+        let mut committed_counts = Vec::new();
+        for h in handles {
+            match h.join().unwrap() {
+                (Job::Fresh(_), Ok(n)) => committed_counts.push(n),
+                (Job::Collide, Err(e)) => assert_eq!(
+                    e,
+                    StoreError::Conflict {
+                        attribute: "userName",
+                        value: "TAKEN".into()
+                    }
+                ),
+                (Job::Abort, Err(e)) => assert!(matches!(e, StoreError::Invalid(_)), "{e:?}"),
+                (job, other) => panic!("{job:?} on {:?}: unexpected {other:?}", db.kind()),
+            }
+        }
+        assert_eq!(committed_counts.len(), N - 2);
+        if db.kind() == BackendKind::Sqlite {
+            // Every request ran before any of them committed: one batch, one commit.
+            assert!(
+                committed_counts.iter().all(|&n| n == 1),
+                "not one batch: {committed_counts:?}"
+            );
+        }
+
+        // Durable: a new store on the same database sees exactly the committed requests.
+        let fresh = Store::open(&db.url, StoreOptions::default()).unwrap();
+        assert_eq!(
+            fresh.read(|c| users::count(c, &t)).unwrap(),
+            1 + N as i64 - 2
+        );
+        for job in jobs {
+            match job {
+                Job::Fresh(i) => {
+                    let u = fresh
+                        .read(|c| users::get(c, &t, &format!("u{i:02}")))
+                        .unwrap();
+                    assert_eq!(u.unwrap().resource["userName"], format!("user{i}"));
+                }
+                Job::Collide => assert_eq!(fresh.read(|c| users::get(c, &t, "dup")).unwrap(), None),
+                Job::Abort => {
+                    assert_eq!(fresh.read(|c| users::get(c, &t, "aborted")).unwrap(), None);
+                }
+            }
+        }
+        let taken = fresh.read(|c| users::by_user_name(c, &t, "taken")).unwrap();
+        assert_eq!(taken.unwrap().id, "taken");
+    }
+}
+
+#[test]
+fn a_returned_write_survives_reopening() {
+    for db in TestDb::all() {
+        let t = tenant(&db.store);
+        let t2 = t.clone();
+        let written = db
+            .store
+            .write(move |c| users::insert(c, reg(), &t2, new_user("u1", "bjensen")))
+            .unwrap();
+        let reopened = Store::open(&db.url, StoreOptions::default()).unwrap();
+        let read = reopened.read(|c| users::get(c, &t, "u1")).unwrap();
+        assert_eq!(read, Some(written), "{:?}", db.kind());
+    }
+}
