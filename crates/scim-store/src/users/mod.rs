@@ -16,7 +16,7 @@ use diesel::IntoSql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use scim_core::filter::eval::fold_case;
-use scim_core::schema::{ResourceType, SchemaRegistry};
+use scim_core::schema::SchemaRegistry;
 use serde_json::Value;
 
 use crate::conn::Conn;
@@ -26,188 +26,18 @@ use crate::model::{Origin, StoredResource, TenantId};
 use crate::search::search_document;
 use crate::with_conn;
 
+mod columns;
+mod types;
+
+use columns::{Email, columns, user_type};
+pub use types::{NewUser, PasswordChange, UserRecord};
+
 /// Lifecycle a user starts in when `active` is true; policy moves it on with
 /// [`set_lifecycle`].
 pub const LIFECYCLE_ACTIVE: &str = "active";
 /// Lifecycle a user created with `active: false` starts in, so the column never claims an
 /// inactive user is active.
 pub const LIFECYCLE_DEACTIVATED: &str = "deactivated";
-
-/// A user to insert. The server chose the id and prepared the document.
-#[derive(Clone)]
-pub struct NewUser {
-    /// Server-assigned id.
-    pub id: String,
-    /// Canonical document from `scim_core::resource::prepare`, without `id`, `meta` and
-    /// `password`.
-    pub resource: Value,
-    /// argon2 PHC string of the password, if one was set.
-    pub password_hash: Option<String>,
-    /// Provisioned by the provider, or local to the product.
-    pub origin: Origin,
-    /// Creation time (UTC).
-    pub now: NaiveDateTime,
-}
-
-impl std::fmt::Debug for NewUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewUser")
-            .field("id", &self.id)
-            .field("resource", &self.resource)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "<redacted>"),
-            )
-            .field("origin", &self.origin)
-            .field("now", &self.now)
-            .finish()
-    }
-}
-
-/// What a replace does to the stored password hash.
-#[derive(Clone, PartialEq, Eq)]
-pub enum PasswordChange {
-    /// Leave it as it is (the PUT carried no password).
-    Keep,
-    /// Store this new argon2 PHC string.
-    Set(String),
-    /// Remove it.
-    Clear,
-}
-
-impl std::fmt::Debug for PasswordChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PasswordChange::Keep => "Keep",
-            PasswordChange::Set(_) => "Set(<redacted>)",
-            PasswordChange::Clear => "Clear",
-        })
-    }
-}
-
-/// A user with the columns policy code reads besides the SCIM document.
-#[derive(Clone, PartialEq)]
-pub struct UserRecord {
-    /// The SCIM side.
-    pub stored: StoredResource,
-    /// userName as sent.
-    pub user_name: String,
-    /// The provider's externalId.
-    pub external_id: Option<String>,
-    /// The `active` column (true when the document has no `active`).
-    pub active: bool,
-    /// Lifecycle state (`active`, `pending_deactivation`, `deactivated`, `blocked`, …).
-    pub lifecycle: String,
-    /// Where the user came from.
-    pub origin: Origin,
-    /// Whether the user is on legal hold.
-    pub legal_hold: bool,
-    /// argon2 PHC string, if a password was set.
-    pub password_hash: Option<String>,
-}
-
-impl std::fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("stored", &self.stored)
-            .field("user_name", &self.user_name)
-            .field("external_id", &self.external_id)
-            .field("active", &self.active)
-            .field("lifecycle", &self.lifecycle)
-            .field("origin", &self.origin)
-            .field("legal_hold", &self.legal_hold)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
-/// One `user_emails` row.
-struct Email {
-    position: i32,
-    value_key: String,
-    kind: Option<String>,
-    primary: bool,
-}
-
-/// Everything a user write stores, derived from the document once.
-struct Columns {
-    user_name: String,
-    user_name_key: String,
-    external_id: Option<String>,
-    display_name: Option<String>,
-    active: bool,
-    resource: String,
-    search: Value,
-    emails: Vec<Email>,
-}
-
-fn user_type(registry: &SchemaRegistry) -> Result<&ResourceType> {
-    registry
-        .resource_type("User")
-        .ok_or_else(|| StoreError::Invalid("the schema registry has no User resource type".into()))
-}
-
-/// Checks the document and derives the columns. `id`, `meta` and `groups` are dropped (the
-/// server stamps the first two; `groups` is derived from membership at read time).
-fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Value, Columns)> {
-    let obj = doc
-        .as_object_mut()
-        .ok_or_else(|| StoreError::Invalid("a User resource must be a JSON object".into()))?;
-    if obj.contains_key("password") {
-        return Err(StoreError::Invalid(
-            "the password must be hashed by the server and passed as password_hash".into(),
-        ));
-    }
-    for k in ["id", "meta", "groups"] {
-        obj.remove(k);
-    }
-    let user_name = match obj.get("userName") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => {
-            return Err(StoreError::Invalid(
-                "a User needs a non-empty userName".into(),
-            ));
-        }
-    };
-    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let emails = match obj.get("emails") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let value = e.get("value")?.as_str()?;
-                Some(Email {
-                    position: i32::try_from(i).ok()?,
-                    value_key: fold_case(value).into_owned(),
-                    kind: e
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .map(|t| fold_case(t).into_owned()),
-                    primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
-                })
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let external_id = text("externalId");
-    let display_name = text("displayName");
-    let active = obj.get("active").and_then(Value::as_bool).unwrap_or(true);
-    let search = search_document(registry, user_type(registry)?, &doc);
-    let cols = Columns {
-        user_name_key: fold_case(&user_name).into_owned(),
-        user_name,
-        external_id,
-        display_name,
-        active,
-        resource: doc.to_string(),
-        search,
-        emails,
-    };
-    Ok((doc, cols))
-}
 
 fn parse_resource(id: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text)
