@@ -9,10 +9,11 @@ pub mod cli;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod observe;
 pub mod routes;
 pub mod secrets;
 pub mod service;
 pub mod state;
 
-pub use routes::configure;
+pub use routes::{configure, scope};
 pub use state::{AppState, Clock, ServerConfig, SystemClock};

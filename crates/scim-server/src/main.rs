@@ -102,9 +102,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
     tracing::info!(%bind, "scim-server listening");
     let mount = state.config.mount_path.clone();
+    let metrics = state.metrics.clone();
     HttpServer::new(move || {
         let state = state.clone();
         let ready = state.store.clone();
+        let metrics = metrics.clone();
         App::new()
             .route(
                 "/healthz",
@@ -122,7 +124,18 @@ async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
                     }
                 }),
             )
-            .service(web::scope(&mount).configure(move |c| scim_server::configure(c, state)))
+            .route(
+                "/metrics",
+                web::get().to(move || {
+                    let body = metrics.render();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("text/plain; version=0.0.4")
+                            .body(body)
+                    }
+                }),
+            )
+            .service(scim_server::scope(&mount, state))
     })
     .bind(bind)?
     .run()

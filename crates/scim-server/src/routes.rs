@@ -12,7 +12,33 @@ use crate::error::ApiError;
 use crate::handlers::{bulk, discovery, groups, users};
 use crate::state::AppState;
 
-/// Mounts the SCIM API and its state into a scope or app.
+/// The SCIM API as one service mounted at `path` (e.g. `/scim/v2`), with request ids, access
+/// logs, metrics and SCIM bodies for framework errors. What the binary uses, and the easiest
+/// way for a host app: `App::new().service(scim_server::scope("/scim/v2", state))`.
+pub fn scope(
+    path: &str,
+    state: AppState,
+) -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<
+            actix_web::body::EitherBody<actix_web::body::BoxBody>,
+        >,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    let metrics = state.metrics.clone();
+    web::scope(path)
+        .wrap(actix_web::middleware::from_fn(move |req, next| {
+            crate::observe::middleware(metrics.clone(), req, next)
+        }))
+        .configure(move |c| configure(c, state))
+}
+
+/// Mounts the SCIM API and its state into a scope or app (without the observing middleware;
+/// see [`scope`]).
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     let body_limit = state
         .config

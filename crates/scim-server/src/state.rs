@@ -11,6 +11,7 @@ use scim_store::Store;
 
 use crate::auth::TokenVerifier;
 use crate::error::ApiError;
+use crate::observe::Metrics;
 
 /// Time, injected so tests and workers can control it. Only this crate reads a clock.
 pub trait Clock: Send + Sync + 'static {
@@ -82,6 +83,8 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Prometheus collectors.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
             registry: Arc::new(registry),
             config: Arc::new(config),
             clock,
+            metrics: Metrics::new().map_err(|e| ApiError::Internal(e.to_string()))?,
         })
     }
 }

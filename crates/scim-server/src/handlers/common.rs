@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
 use scim_core::projection::Projection;
 use scim_core::resource::{Meta, etag, parse_etag, stamp};
 use scim_core::schema::ResourceType;
@@ -27,6 +27,7 @@ impl FromRequest for Tenant {
     type Future = Pin<Box<dyn Future<Output = Result<Tenant, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let header = req
             .headers()
@@ -43,6 +44,8 @@ impl FromRequest for Tenant {
                     "this token may not use the SCIM API; issue a SCIM token for the tenant".into(),
                 ));
             }
+            // For the access log (tenant, never the token).
+            req.extensions_mut().insert(principal.clone());
             Ok(Tenant(principal))
         })
     }

@@ -1,0 +1,152 @@
+//! Request logs, metrics and the last line of error handling.
+//!
+//! - Every request gets an id (`x-request-id`, echoed back) and one structured log line with
+//!   method, route, status, latency and tenant — never a header value, token or body.
+//! - Prometheus metrics: request counts by route and status, and a latency histogram.
+//! - Errors produced outside our handlers (actix's own 404/405/413/400 for bodies it rejects)
+//!   are rewritten into SCIM Error bodies, so no response of the API is anything else.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use crate::auth::Principal;
+use crate::error::SCIM_JSON;
+
+/// Prometheus collectors of one server.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Metrics {
+    /// Fresh collectors in their own registry (several servers in one process, as tests run
+    /// them, don't share counts).
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "scim_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("scim_http_request_duration_seconds", "HTTP request latency")
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            &["method", "route"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+        })
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Middleware: request id, access log, metrics, and SCIM bodies for framework errors.
+pub async fn middleware(
+    metrics: Metrics,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let tenant = res
+        .request()
+        .extensions()
+        .get::<Principal>()
+        .map(|p| p.tenant.to_string())
+        .unwrap_or_default();
+    let elapsed = started.elapsed();
+    metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+    tracing::info!(
+        request_id = %id,
+        %method,
+        %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        tenant = %tenant,
+        "request"
+    );
+    let mut res = scim_error_body(res);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID.clone(), v);
+    }
+    Ok(res)
+}
+
+/// Rewrites an error response that isn't SCIM JSON (one the framework produced) into a SCIM
+/// Error body with the same status.
+fn scim_error_body<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> ServiceResponse<EitherBody<BoxBody>> {
+    let status = res.status();
+    let is_scim = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(SCIM_JSON));
+    if !status.is_client_error() && !status.is_server_error() || is_scim {
+        return res.map_body(|_, b| EitherBody::right(b.boxed()));
+    }
+    let detail = match status.as_u16() {
+        413 => "the request body is larger than this server accepts".to_string(),
+        404 => "no SCIM endpoint here".to_string(),
+        405 => "method not allowed here".to_string(),
+        _ => res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
+    };
+    let body = scim_core::ErrorBody::new(status.as_u16(), None, detail);
+    let (req, _) = res.into_parts();
+    let resp = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))
+        .body(serde_json::to_string(&body).unwrap_or_default());
+    ServiceResponse::new(req, resp).map_into_left_body()
+}
