@@ -14,13 +14,16 @@
 pub mod conn;
 pub mod dialect;
 pub mod error;
+pub mod jobs;
 pub mod groups;
 pub mod members;
 mod migrate;
 pub mod model;
+pub mod outbox;
 pub mod schema;
 pub mod search;
 pub mod settings;
+pub mod sync_log;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
