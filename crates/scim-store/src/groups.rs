@@ -290,6 +290,9 @@ pub fn replace(
 /// other's attribute changes. `member_ops` are applied in order as SQL (see
 /// [`crate::members`]). Version checked when `expected_version` is given, and bumped by one.
 ///
+/// Every call bumps the version, even with no ops and no document: the server skips the
+/// write when core's `ChangeSet::is_empty` says the request changed nothing.
+///
 /// On error the caller's transaction must be rolled back (`Store::write` does), since the
 /// version may already have been bumped.
 #[allow(

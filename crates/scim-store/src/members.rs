@@ -9,7 +9,7 @@
 //! evaluator, page by page, so it agrees with core on case folding by construction).
 //!
 //! The group's own row (version, `updated_at`) is bumped by the caller in `groups`, once per
-//! request; these functions only touch `group_members` — except [`remove_member_everywhere`],
+//! request; these functions only touch `group_members` — except `remove_member_everywhere`,
 //! which also bumps every group it removes the member from, because those groups changed.
 
 use std::collections::{HashMap, HashSet};
