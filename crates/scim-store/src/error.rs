@@ -68,9 +68,12 @@ pub(crate) fn classify(e: DieselError, conflict: Option<(&'static str, &str)>) -
             },
             None => StoreError::Database(info.message().to_string()),
         },
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-            StoreError::Unavailable(info.message().to_string())
-        }
+        // A lost connection, a serialization failure or a deadlock victim: nothing was
+        // committed and the same request can simply be retried.
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
+            info,
+        ) => StoreError::Unavailable(info.message().to_string()),
         DieselError::DatabaseError(_, info) => {
             let msg = info.message();
             if looks_unavailable(msg) {
@@ -94,6 +97,7 @@ fn looks_unavailable(msg: &str) -> bool {
         "the database system is starting up",
         "no connection to the server",
         "database is locked",
+        "deadlock detected",
     ]
     .iter()
     .any(|p| m.contains(p))
