@@ -87,7 +87,7 @@ pub fn apply(
     }
     crate::resource::sync_schemas(registry, rt, &mut doc);
     crate::resource::validate(registry, rt, &doc)?;
-    let mut attributes = changed_attributes(resource, &doc, rt);
+    let mut attributes = crate::resource::changed_attributes(resource, &doc, rt);
     if !member_ops.is_empty() {
         attributes.insert("members".to_string());
     }
@@ -349,30 +349,4 @@ fn materialize_members(
         );
     }
     Ok(())
-}
-
-/// Top-level attributes (and extension attributes, URN-qualified) whose value differs.
-fn changed_attributes(before: &Value, after: &Value, rt: &ResourceType) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let empty = Map::new();
-    let b = before.as_object().unwrap_or(&empty);
-    let a = after.as_object().unwrap_or(&empty);
-    let is_ext = |k: &str| rt.schema_extensions.iter().any(|e| e.schema == k);
-    for key in b.keys().chain(a.keys()) {
-        if key == "schemas" || key == "meta" || out.contains(key.as_str()) {
-            continue;
-        }
-        if is_ext(key) {
-            let eb = b.get(key).and_then(Value::as_object).unwrap_or(&empty);
-            let ea = a.get(key).and_then(Value::as_object).unwrap_or(&empty);
-            for k2 in eb.keys().chain(ea.keys()) {
-                if eb.get(k2) != ea.get(k2) {
-                    out.insert(format!("{key}:{k2}"));
-                }
-            }
-        } else if b.get(key) != a.get(key) {
-            out.insert(key.clone());
-        }
-    }
-    out
 }

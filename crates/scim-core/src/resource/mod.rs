@@ -431,3 +431,35 @@ pub fn active(doc: &Value) -> Option<bool> {
 pub fn version(doc: &Value) -> Option<u64> {
     parse_etag(doc.get("meta")?.get("version")?.as_str()?)
 }
+
+/// Top-level attributes (and extension attributes, URN-qualified: `urn:…:User:manager`) whose
+/// value differs between two documents: what a PATCH or PUT changed, for the store, the sync
+/// log and policy. `schemas` and `meta` are bookkeeping and never reported.
+pub fn changed_attributes(
+    before: &Value,
+    after: &Value,
+    rt: &ResourceType,
+) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let is_ext = |k: &str| rt.schema_extensions.iter().any(|e| e.schema == k);
+    for key in b.keys().chain(a.keys()) {
+        if key == "schemas" || key == "meta" || out.contains(key.as_str()) {
+            continue;
+        }
+        if is_ext(key) {
+            let eb = b.get(key).and_then(Value::as_object).unwrap_or(&empty);
+            let ea = a.get(key).and_then(Value::as_object).unwrap_or(&empty);
+            for k2 in eb.keys().chain(ea.keys()) {
+                if eb.get(k2) != ea.get(k2) {
+                    out.insert(format!("{key}:{k2}"));
+                }
+            }
+        } else if b.get(key) != a.get(key) {
+            out.insert(key.clone());
+        }
+    }
+    out
+}
