@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 fn settings(state: &AppState) -> ServiceProviderSettings {
     ServiceProviderSettings {
-        bulk: Some(state.config.bulk_limits.clone()),
+        bulk: Some(state.config.bulk_limits),
         filter_max_results: state.config.query_limits.max_count,
         ..ServiceProviderSettings::default()
     }

@@ -6,8 +6,9 @@ use scim_core::resource::{WriteMode, prepare};
 use scim_core::schema::ResourceType;
 use scim_store::groups::{self, NewGroup};
 use scim_store::{Conn, StoreError, StoredResource, TenantId};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit::{Change, record};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -96,7 +97,11 @@ pub fn create(
     let registry = st.registry.clone();
     let tenant = tenant.clone();
     Ok(st.store.write(move |c| {
+        let (at, count) = (new.now, new.members.len());
         let stored = groups::insert(c, &registry, &tenant, new)?;
+        let detail = json!({"displayName": scim_core::resource::display_name(&stored.resource), "members": count});
+        let change = Change { at, action: "create", resource_type: "Group", id: &stored.id, detail, events: vec!["group.created"] };
+        record(c, &tenant, change)?;
         let members = members_if(c, &tenant, &stored.id, with_members)?;
         Ok((stored, members))
     })?)
@@ -149,8 +154,23 @@ pub fn replace(
             now(st),
             current.version,
         );
+        let changed: Vec<String> =
+            scim_core::resource::changed_attributes(&current.resource, &doc, group_type(st)?)
+                .into_iter()
+                .collect();
         let result = st.store.write(move |c| {
+            let count = members.len();
             let stored = groups::replace(c, &registry, &t, &i, Some(v), doc, Some(members), n)?;
+            let detail = json!({"changed": changed, "members": count});
+            let change = Change {
+                at: n,
+                action: "replace",
+                resource_type: "Group",
+                id: &i,
+                detail,
+                events: vec!["group.updated"],
+            };
+            record(c, &t, change)?;
             let members = members_if(c, &t, &i, with_members)?;
             Ok((stored, members))
         });
@@ -201,8 +221,12 @@ pub fn patch(
             (None, expected)
         };
         let (registry, t, i, n) = (st.registry.clone(), tenant.clone(), id.to_string(), now(st));
+        let changed: Vec<String> = outcome.changes.attributes.iter().cloned().collect();
         let result = st.store.write(move |c| {
             let stored = groups::patch(c, &registry, &t, &i, version, resource, &member_ops, n)?;
+            let detail = json!({"changed": changed, "memberOperations": member_ops.iter().map(describe_member_op).collect::<Vec<_>>()});
+            let change = Change { at: n, action: "update", resource_type: "Group", id: &i, detail, events: vec!["group.updated"] };
+            record(c, &t, change)?;
             let members = members_if(c, &t, &i, with_members)?;
             Ok((stored, members))
         });
@@ -223,6 +247,30 @@ pub fn delete(
 ) -> Result<(), ApiError> {
     let (t, i, now) = (tenant.clone(), id.to_string(), now(st));
     st.store
-        .write(move |c| groups::delete(c, &t, &i, expected, now))
+        .write(move |c| {
+            groups::delete(c, &t, &i, expected, now)?;
+            let change = Change {
+                at: now,
+                action: "delete",
+                resource_type: "Group",
+                id: &i,
+                detail: json!({}),
+                events: vec!["group.deleted"],
+            };
+            record(c, &t, change)
+        })
         .map_err(write_error("Group"))
+}
+
+/// A member operation as the sync log shows it (ids, never whole documents).
+fn describe_member_op(op: &MemberOp) -> Value {
+    match op {
+        MemberOp::Add(m) => json!({"add": m.iter().map(|m| m.value.as_str()).collect::<Vec<_>>()}),
+        MemberOp::Remove(ids) => json!({"remove": ids}),
+        MemberOp::RemoveWhere(f) => json!({"removeWhere": f.to_string()}),
+        MemberOp::RemoveAll => json!({"removeAll": true}),
+        MemberOp::ReplaceAll(m) => {
+            json!({"replaceAll": m.iter().map(|m| m.value.as_str()).collect::<Vec<_>>()})
+        }
+    }
 }

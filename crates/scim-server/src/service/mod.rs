@@ -2,6 +2,7 @@
 //! the store persists. HTTP handlers and Bulk both call these, so a Bulk operation behaves
 //! exactly like the single request it stands for.
 
+mod audit;
 pub mod groups;
 pub mod users;
 

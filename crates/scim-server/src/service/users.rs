@@ -6,8 +6,9 @@ use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
 use scim_store::users::{self, NewUser, PasswordChange};
 use scim_store::{Origin, StoreError, StoredResource, TenantId};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit::{Change, record, user_update_events};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::secrets::{Secret, hash_secret};
@@ -55,9 +56,25 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     };
     let registry = st.registry.clone();
     let tenant = tenant.clone();
-    Ok(st
-        .store
-        .write(move |c| users::insert(c, &registry, &tenant, new))?)
+    Ok(st.store.write(move |c| {
+        let at = new.now;
+        let stored = users::insert(c, &registry, &tenant, new)?;
+        let detail = json!({
+            "userName": scim_core::resource::user_name(&stored.resource),
+            "externalId": scim_core::resource::external_id(&stored.resource),
+            "active": scim_core::resource::active(&stored.resource).unwrap_or(true),
+        });
+        let change = Change {
+            at,
+            action: "create",
+            resource_type: "User",
+            id: &stored.id,
+            detail,
+            events: vec!["user.created"],
+        };
+        record(c, &tenant, change)?;
+        Ok(stored)
+    })?)
 }
 
 /// GET /Users/{id}: `None` when the tenant has no such user.
@@ -140,9 +157,27 @@ fn update(
             return get(st, tenant, id)?.ok_or_else(not_found);
         }
         let registry = st.registry.clone();
+        let rt = user_type(st)?;
+        let mut changed: Vec<String> =
+            scim_core::resource::changed_attributes(&current.resource, &doc, rt)
+                .into_iter()
+                .collect();
+        if password != PasswordChange::Keep {
+            changed.push("password".to_string());
+        }
+        let events = user_update_events(&current.resource, &doc);
         let (t, i, version, now) = (tenant.clone(), id.to_string(), current.version, now(st));
         let result = st.store.write(move |c| {
             let stored = users::replace(c, &registry, &t, &i, Some(version), doc, password, now)?;
+            let change = Change {
+                at: now,
+                action: "update",
+                resource_type: "User",
+                id: &i,
+                detail: json!({"changed": changed}),
+                events,
+            };
+            record(c, &t, change)?;
             let groups = users::groups_of(c, &t, std::slice::from_ref(&i))?
                 .remove(&i)
                 .unwrap_or_default();
@@ -165,6 +200,17 @@ pub fn delete(
 ) -> Result<(), ApiError> {
     let (t, i, now) = (tenant.clone(), id.to_string(), now(st));
     st.store
-        .write(move |c| users::delete(c, &t, &i, expected, now))
+        .write(move |c| {
+            users::delete(c, &t, &i, expected, now)?;
+            let change = Change {
+                at: now,
+                action: "delete",
+                resource_type: "User",
+                id: &i,
+                detail: json!({}),
+                events: vec!["user.deleted"],
+            };
+            record(c, &t, change)
+        })
         .map_err(write_error("User"))
 }

@@ -1,0 +1,73 @@
+//! The sync-log entry and outbox events of a change, written in the same transaction as the
+//! change itself: a change is never visible without its record, and a record never exists for
+//! a change that rolled back.
+
+use scim_store::outbox::{self, NewEvent};
+use scim_store::sync_log::{self, NewLogEntry};
+use scim_store::{Actor, Conn, TenantId};
+use serde_json::{Value, json};
+
+/// One change to record.
+pub(crate) struct Change<'a> {
+    pub(crate) at: chrono::NaiveDateTime,
+    pub(crate) action: &'a str,
+    pub(crate) resource_type: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) detail: Value,
+    /// Event kinds to emit; each event carries the resource id and the detail.
+    pub(crate) events: Vec<&'a str>,
+}
+
+/// Appends the log entry and pushes the events (actor: the tenant's identity provider).
+pub(crate) fn record(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    change: Change<'_>,
+) -> scim_store::Result<()> {
+    sync_log::append(
+        conn,
+        tenant,
+        &NewLogEntry {
+            at: change.at,
+            actor: Actor::Provider,
+            action: change.action.to_string(),
+            resource_type: change.resource_type.to_string(),
+            resource_id: change.id.to_string(),
+            detail: change.detail.clone(),
+        },
+    )?;
+    if change.events.is_empty() {
+        return Ok(());
+    }
+    let user_id = (change.resource_type == "User").then(|| change.id.to_string());
+    let events: Vec<NewEvent> = change
+        .events
+        .iter()
+        .map(|kind| NewEvent {
+            kind: (*kind).to_string(),
+            user_id: user_id.clone(),
+            payload: json!({
+                "resourceType": change.resource_type,
+                "id": change.id,
+                "detail": change.detail,
+            }),
+            at: change.at,
+        })
+        .collect();
+    outbox::push_many(conn, tenant, &events)?;
+    Ok(())
+}
+
+/// The user events of an update: always `user.updated`, plus `user.deactivated` or
+/// `user.reactivated` when `active` flipped.
+pub(crate) fn user_update_events(before: &Value, after: &Value) -> Vec<&'static str> {
+    let was = scim_core::resource::active(before).unwrap_or(true);
+    let is = scim_core::resource::active(after).unwrap_or(true);
+    let mut events = vec!["user.updated"];
+    match (was, is) {
+        (true, false) => events.push("user.deactivated"),
+        (false, true) => events.push("user.reactivated"),
+        _ => {}
+    }
+    events
+}
