@@ -19,6 +19,7 @@ pub mod groups;
 pub mod members;
 mod migrate;
 pub mod model;
+pub mod query;
 pub mod outbox;
 pub mod schema;
 pub mod search;

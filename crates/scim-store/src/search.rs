@@ -11,7 +11,7 @@
 //!   (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`), all at the top
 //!   level, so every attribute is one JSON key away. Input keys are found case-insensitively
 //!   exactly as the evaluator finds them. `id`, `externalId` and `meta` are columns, not keys;
-//!   Group `members` live in `group_members`.
+//!   Group `members` and User `groups` live in `group_members`.
 //! - **Strings** (and references, binary): the text (numbers and booleans as their JSON text),
 //!   case-folded with [`fold_case`] unless the attribute is caseExact (references and binary
 //!   always are), so SQL compares folded text with a folded literal. `""` is kept: it equals
@@ -77,8 +77,7 @@ pub fn search_document(
             continue;
         };
         for attr in &schema.attributes {
-            // Members are rows of group_members, filtered there.
-            if is_core && rt.schema.eq_ignore_ascii_case(urn::GROUP) && attr.name == "members" {
+            if is_core && in_membership_table(rt, attr) {
                 continue;
             }
             let Some(value) = get_ci(container, &attr.name) else {
@@ -95,6 +94,12 @@ pub fn search_document(
         }
     }
     Value::Object(out)
+}
+
+/// Group `members` and User `groups` are rows of `group_members`, filtered there.
+fn in_membership_table(rt: &ResourceType, attr: &AttributeDef) -> bool {
+    (rt.schema.eq_ignore_ascii_case(urn::GROUP) && attr.name == "members")
+        || (rt.schema.eq_ignore_ascii_case(urn::USER) && attr.name == "groups")
 }
 
 /// The key under which the search document keeps a resolved attribute (see the module docs).
