@@ -161,13 +161,16 @@ fn user_fixtures() -> Vec<(&'static str, Value, bool, i64)> {
     ]
 }
 
-/// Groups: id, displayName, externalId, members (id, type, display).
-fn group_fixtures() -> Vec<(
+/// A group fixture: id, displayName, externalId, members (id, display).
+type GroupFixture = (
     &'static str,
     &'static str,
     Option<&'static str>,
     Vec<(&'static str, Option<&'static str>)>,
-)> {
+);
+
+/// The groups.
+fn group_fixtures() -> Vec<GroupFixture> {
     vec![
         (
             "g1",

@@ -9,6 +9,7 @@
 //! The count and the page are read in one transaction (a repeatable-read one on PostgreSQL
 //! when the caller isn't already in a transaction), so the total agrees with the page.
 
+mod leaf;
 mod postgres;
 mod sort;
 mod sql;

@@ -3,8 +3,9 @@
 //! on every document core accepts. Each rule below cites the evaluator rule it mirrors.
 //!
 //! Values come from the hot columns where the table has one (`id`, `externalId`, `userName`,
-//! group `displayName`, `meta.created`, `meta.lastModified`, `meta.version`, group
-//! `members.value`/`members.type`) and from the search document otherwise (see
+//! group `displayName`, `meta.created`, `meta.lastModified`, `meta.version`), from the
+//! membership table (group `members.value`/`members.type`, user `groups.value`/`groups.display`),
+//! from `user_emails` (`emails.value` comparisons)) and from the search document otherwise (see
 //! [`crate::search`]), where strings are already folded, numbers and dateTimes already keyed.
 //! So SQL never folds case or parses anything: literals are prepared here, in Rust, the same
 //! way, and bound.
@@ -12,28 +13,16 @@
 //! Every predicate produced is two-valued (NULL is read as false at each leaf), so `not`, `ne`
 //! (= not eq) and `eq null` (= not pr) mean what the evaluator means for absent values.
 //!
-//! `co`/`sw`/`ew` use `LIKE` with `\`, `%` and `_` escaped (SQLite runs with
-//! `case_sensitive_like`, so LIKE is exact on both backends, and `userName sw` can use the
-//! index on SQLite); needles too long for a LIKE pattern use `instr`/`substr`
-//! (`strpos`/`left`/`right`), which are equally exact.
+//! The typed comparison of one value is in [`super::leaf`].
 
-use chrono::{DateTime, FixedOffset};
-use scim_core::filter::eval::parse_bool;
-use scim_core::filter::eval::parse_instant;
 use scim_core::filter::{CompareOp, Filter, Literal};
 use scim_core::path::AttrPath;
 use scim_core::schema::{AttrType, AttributeDef, Resolved, ResourceType, SchemaRegistry, urn};
 
-use super::sql::{ANY_KIND, Bind, Json, JsonKind, Sql, Substring};
+use super::leaf::{self, Leaf, Prep};
+use super::sql::{ANY_KIND, Json, JsonKind, Sql};
 use crate::error::{Result, StoreError};
-use crate::search::{
-    DT_KEY, DT_TEXT, NUM_INT, NUM_KEY, Num, ODD, doc_key, float_key, fold_if, instant_key,
-    text_exact,
-};
-
-/// Longest needle (in bytes) put into a LIKE pattern; SQLite refuses patterns over 50 000
-/// bytes, and longer needles take the `instr`/`substr` route.
-const LIKE_MAX: usize = 10_000;
+use crate::search::{ODD, doc_key};
 
 /// Which table the rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,20 +41,6 @@ impl Table {
             Table::Groups => "groups",
         }
     }
-}
-
-/// One value as SQL reads it.
-#[derive(Debug, Clone)]
-pub(crate) enum Leaf {
-    /// A value of the search document, normalized by the definition's type.
-    Json(Json),
-    /// A text expression that is already in comparison form (folded where the attribute is
-    /// not caseExact); NULL when absent.
-    Text(String),
-    /// A timestamp column (`meta.created`, `meta.lastModified`).
-    Stamp(&'static str),
-    /// A value that is the same for every row (`meta.resourceType`).
-    Const(String),
 }
 
 /// What one filter path points at (the evaluator's `Target`).
@@ -105,52 +80,6 @@ enum Elements<'s> {
     Row(RowSet, String, &'s AttributeDef),
     /// The row's `meta` columns.
     Meta(&'s AttributeDef),
-}
-
-/// A literal prepared for the leaf's type, as the evaluator's `Prepared`.
-enum Prep {
-    Text(String),
-    Bool(bool),
-    Num(Num),
-    DateTime {
-        instant: Option<DateTime<FixedOffset>>,
-        text: String,
-    },
-    Never,
-}
-
-impl Prep {
-    fn new(leaf: &AttributeDef, lit: &Literal) -> Prep {
-        match leaf.ty {
-            AttrType::String | AttrType::Reference | AttrType::Binary => {
-                let text = match lit {
-                    Literal::String(s) => s.clone(),
-                    Literal::Bool(b) => b.to_string(),
-                    Literal::Number(n) => n.to_string(),
-                    Literal::Null => return Prep::Never,
-                };
-                Prep::Text(fold_if(&text, text_exact(leaf)))
-            }
-            AttrType::Boolean => match lit {
-                Literal::Bool(b) => Prep::Bool(*b),
-                Literal::String(s) => parse_bool(s).map_or(Prep::Never, Prep::Bool),
-                Literal::Number(_) | Literal::Null => Prep::Never,
-            },
-            AttrType::Integer | AttrType::Decimal => match lit {
-                Literal::Number(n) => Num::from_json(n).map_or(Prep::Never, Prep::Num),
-                Literal::String(s) => Num::parse(s).map_or(Prep::Never, Prep::Num),
-                Literal::Bool(_) | Literal::Null => Prep::Never,
-            },
-            AttrType::DateTime => match lit {
-                Literal::String(s) => Prep::DateTime {
-                    instant: parse_instant(s),
-                    text: fold_if(s, leaf.case_exact),
-                },
-                _ => Prep::Never,
-            },
-            AttrType::Complex => Prep::Never,
-        }
-    }
 }
 
 /// Translates filters on one resource type into SQL over the row aliased `r`.
@@ -435,7 +364,7 @@ impl<'a> Translator<'a> {
     /// (index `(tenant_id, value_key)`).
     fn email_rows(&mut self, op: CompareOp, needle: &str) -> String {
         let u = self.alias("u");
-        let cond = self.text_op(&format!("{u}.value_key"), op, needle);
+        let cond = leaf::text_op(self.q, &format!("{u}.value_key"), op, needle);
         let t = &self.tenant;
         format!(
             "r.id IN (SELECT {u}.user_id FROM user_emails {u} WHERE {u}.tenant_id = {t} \
@@ -485,9 +414,9 @@ impl<'a> Translator<'a> {
         }
         match t {
             Target::Attr { j, attr, .. } => self.over_attr(j, attr, sub, |this, j| {
-                this.leaf_pred(&Leaf::Json(j), &prep, op)
+                leaf::compare(this.q, &Leaf::Json(j), &prep, op)
             }),
-            Target::Leaf { leaf, .. } => self.leaf_pred(leaf, &prep, op),
+            Target::Leaf { leaf, .. } => leaf::compare(self.q, leaf, &prep, op),
             Target::Emails { .. } => match &prep {
                 Prep::Text(needle) => Ok(self.email_rows(op, needle)),
                 _ => Ok(self.q.lit(false).into()),
@@ -495,7 +424,7 @@ impl<'a> Translator<'a> {
             Target::Rows { set, .. } => {
                 let m = self.alias("m");
                 let leaf = row_leaf(*set, &m, def)?;
-                let cond = self.leaf_pred(&leaf, &prep, op)?;
+                let cond = leaf::compare(self.q, &leaf, &prep, op)?;
                 Ok(self.rows(*set, &m, &cond))
             }
             Target::Meta => Ok(self.q.lit(false).into()),
@@ -507,22 +436,22 @@ impl<'a> Translator<'a> {
         match t {
             Target::Attr { j, attr, sub } | Target::Emails { j, attr, sub } => match sub {
                 Some(s) => self.over_attr(j, attr, Some(s), |this, j| {
-                    Ok(this.leaf_present(&Leaf::Json(j), s))
+                    Ok(leaf::present(this.q, &Leaf::Json(j), s))
                 }),
                 None if attr.ty == AttrType::Complex => {
                     self.over_attr(j, attr, None, |this, j| Ok(this.element_present(&j, attr)))
                 }
                 None => self.over_attr(j, attr, None, |this, j| {
-                    Ok(this.leaf_present(&Leaf::Json(j), attr))
+                    Ok(leaf::present(this.q, &Leaf::Json(j), attr))
                 }),
             },
-            Target::Leaf { leaf, def } => Ok(self.leaf_present(leaf, def)),
+            Target::Leaf { leaf, def } => Ok(leaf::present(self.q, leaf, def)),
             Target::Rows { set, sub, .. } => {
                 let m = self.alias("m");
                 let cond = match sub {
                     Some(def) => {
                         let leaf = row_leaf(*set, &m, def)?;
-                        self.leaf_present(&leaf, def)
+                        leaf::present(self.q, &leaf, def)
                     }
                     None => self.q.lit(true).into(),
                 };
@@ -565,167 +494,10 @@ impl<'a> Translator<'a> {
         let mut parts: Vec<String> = attr
             .sub_attributes
             .iter()
-            .map(|s| self.leaf_present(&Leaf::Json(j.field(&s.name)), s))
+            .map(|s| leaf::present(self.q, &Leaf::Json(j.field(&s.name)), s))
             .collect();
         parts.push(self.q.json_is(&j.field(ODD), ANY_KIND));
         format!("({})", parts.join(" OR "))
-    }
-
-    /// `pr` of one leaf: a value that is not null and not `""`.
-    fn leaf_present(&mut self, leaf: &Leaf, def: &AttributeDef) -> String {
-        match leaf {
-            Leaf::Json(j) => match def.ty {
-                AttrType::DateTime => {
-                    let is_object = self.q.json_is(j, &[JsonKind::Object]);
-                    let t = j.field(DT_TEXT);
-                    let t_is = self.q.json_is(&t, &[JsonKind::String]);
-                    let text = self.q.json_text(&t);
-                    let empty = self.q.is_true(&format!("{t_is} AND {text} = ''"));
-                    format!("({is_object} AND NOT {empty})")
-                }
-                _ => {
-                    let any = self.q.json_is(j, ANY_KIND);
-                    let is_string = self.q.json_is(j, &[JsonKind::String]);
-                    let text = self.q.json_text(j);
-                    let empty = self.q.is_true(&format!("{is_string} AND {text} = ''"));
-                    format!("({any} AND NOT {empty})")
-                }
-            },
-            Leaf::Text(e) => self.q.is_true(&format!("{e} <> ''")),
-            Leaf::Stamp(_) => self.q.lit(true).into(),
-            Leaf::Const(s) => self.q.lit(!s.is_empty()).into(),
-        }
-    }
-
-    /// `leaf <op> literal` for one leaf (the evaluator's `Prepared::test`).
-    fn leaf_pred(&mut self, leaf: &Leaf, prep: &Prep, op: CompareOp) -> Result<String> {
-        let ordered = !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
-        Ok(match (leaf, prep) {
-            (_, Prep::Never) => self.q.lit(false).into(),
-            (Leaf::Json(j), Prep::Text(needle)) => {
-                let is_string = self.q.json_is(j, &[JsonKind::String]);
-                let text = self.q.json_text(j);
-                let cond = self.text_op(&text, op, needle);
-                self.q.is_true(&format!("{is_string} AND {cond}"))
-            }
-            (Leaf::Json(j), Prep::Bool(b)) => match op {
-                CompareOp::Eq => {
-                    let kind = if *b { JsonKind::True } else { JsonKind::False };
-                    self.q.json_is(j, &[kind])
-                }
-                _ => self.q.lit(false).into(),
-            },
-            (Leaf::Json(_), Prep::Num(_)) if !ordered => self.q.lit(false).into(),
-            (Leaf::Json(j), Prep::Num(want)) => {
-                let f = self.q.json_num(&j.field(NUM_KEY));
-                let cond = match want {
-                    Num::Int(w) => {
-                        let i = self.q.json_num(&j.field(NUM_INT));
-                        let w_ph = self.q.bind(Bind::Int(*w));
-                        let float = self.float_cond(&f, op, *w as f64);
-                        format!(
-                            "CASE WHEN {i} IS NOT NULL THEN {i} {} {w_ph} ELSE {float} END",
-                            sql_op(op)
-                        )
-                    }
-                    Num::Float(w) => self.float_cond(&f, op, *w),
-                };
-                self.q.is_true(&cond)
-            }
-            (Leaf::Json(j), Prep::DateTime { instant, text }) => {
-                let t = j.field(DT_TEXT);
-                let t_is = self.q.json_is(&t, &[JsonKind::String]);
-                let t_text = self.q.json_text(&t);
-                let by_text = format!("({t_is} AND {})", self.text_op(&t_text, op, text));
-                match instant {
-                    Some(w) if ordered => {
-                        let k = j.field(DT_KEY);
-                        let k_is = self.q.json_is(&k, &[JsonKind::String]);
-                        let k_text = self.q.json_text(&k);
-                        let by_instant = self.text_op(&k_text, op, &instant_key(*w));
-                        self.q.is_true(&format!(
-                            "CASE WHEN {k_is} THEN {by_instant} ELSE {by_text} END"
-                        ))
-                    }
-                    _ => self.q.is_true(&by_text),
-                }
-            }
-            (Leaf::Text(e), Prep::Text(needle)) => {
-                let cond = self.text_op(e, op, needle);
-                self.q.is_true(&cond)
-            }
-            (Leaf::Stamp(col), Prep::DateTime { instant, text }) => match instant {
-                Some(w) if ordered => {
-                    let d = self.q.dialect;
-                    d.stamp_cmp(self.q, col, sql_op(op), w.naive_utc())
-                }
-                _ => {
-                    let e = self.q.dialect.stamp_text(col);
-                    self.text_op(&e, op, text)
-                }
-            },
-            (Leaf::Const(s), Prep::Text(needle)) => self.q.lit(const_op(s, op, needle)).into(),
-            (Leaf::Text(_) | Leaf::Stamp(_) | Leaf::Const(_), _) => {
-                return Err(StoreError::Unsupported(
-                    "a column compared with a literal of another type".into(),
-                ));
-            }
-        })
-    }
-
-    /// `f <op> x` on [`float_key`]s, where `-0.0` (key -1) equals `0.0` (key 0) as in
-    /// `f64::partial_cmp`.
-    fn float_cond(&mut self, f: &str, op: CompareOp, x: f64) -> String {
-        if x == 0.0 {
-            return match op {
-                CompareOp::Eq => format!("({f} >= -1 AND {f} <= 0)"),
-                CompareOp::Ne => format!("NOT ({f} >= -1 AND {f} <= 0)"),
-                CompareOp::Gt => format!("{f} > 0"),
-                CompareOp::Ge => format!("{f} >= -1"),
-                CompareOp::Lt => format!("{f} < -1"),
-                CompareOp::Le | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
-                    format!("{f} <= 0")
-                }
-            };
-        }
-        let ph = self.q.bind(Bind::Int(float_key(x)));
-        format!("{f} {} {ph}", sql_op(op))
-    }
-
-    /// `e <op> needle` on text, exact: `=`, byte order, or a substring test.
-    fn text_op(&mut self, e: &str, op: CompareOp, needle: &str) -> String {
-        let d = self.q.dialect;
-        let sub = match op {
-            CompareOp::Co => Substring::Contains,
-            CompareOp::Sw => Substring::Starts,
-            CompareOp::Ew => Substring::Ends,
-            CompareOp::Eq | CompareOp::Ne => {
-                let ph = self.q.text(needle);
-                return format!("{e} {} {ph}", sql_op(op));
-            }
-            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
-                let ph = self.q.text(needle);
-                return format!("{} {} {ph}", d.bytewise(e), sql_op(op));
-            }
-        };
-        if needle.is_empty() {
-            // Every string contains, starts and ends with "".
-            return format!("{e} IS NOT NULL");
-        }
-        if needle.len() > LIKE_MAX {
-            let n = self.q.text(needle);
-            let chars = i64::try_from(needle.chars().count()).unwrap_or(i64::MAX);
-            let c = self.q.bind(Bind::Int(chars));
-            return d.substring(e, sub, &n, &c);
-        }
-        let escaped = like_escape(needle);
-        let pattern = match sub {
-            Substring::Contains => format!("%{escaped}%"),
-            Substring::Starts => format!("{escaped}%"),
-            Substring::Ends => format!("%{escaped}"),
-        };
-        let ph = self.q.text(&pattern);
-        d.like(e, &ph)
     }
 }
 
@@ -784,44 +556,4 @@ fn unknown(path: &AttrPath) -> StoreError {
     StoreError::Invalid(format!(
         "attribute {path} is not defined for this resource type"
     ))
-}
-
-fn sql_op(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "=",
-        CompareOp::Ne => "<>",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        // Substring operators never reach an ordering comparison.
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
-    }
-}
-
-/// `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A comparison whose stored side is the same constant for every row, decided here.
-fn const_op(hay: &str, op: CompareOp, needle: &str) -> bool {
-    match op {
-        CompareOp::Eq => hay == needle,
-        CompareOp::Ne => hay != needle,
-        CompareOp::Co => hay.contains(needle),
-        CompareOp::Sw => hay.starts_with(needle),
-        CompareOp::Ew => hay.ends_with(needle),
-        CompareOp::Gt => hay > needle,
-        CompareOp::Ge => hay >= needle,
-        CompareOp::Lt => hay < needle,
-        CompareOp::Le => hay <= needle,
-    }
 }
