@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::handlers::{bulk, discovery, groups, users};
+use crate::handlers::{bulk, discovery, groups, list, users};
 use crate::state::AppState;
 
 /// The SCIM API as one service mounted at `path` (e.g. `/scim/v2`), with request ids, access
@@ -63,7 +63,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
+            web::resource(["/Users/.search", "/Users/.search/"])
+                .route(web::post().to(list::search_users))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
             web::resource(["/Users", "/Users/"])
+                .route(web::get().to(list::list_users))
                 .route(web::post().to(users::create))
                 .default_service(web::to(method_not_allowed)),
         )
@@ -76,7 +82,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
+            web::resource(["/Groups/.search", "/Groups/.search/"])
+                .route(web::post().to(list::search_groups))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
             web::resource(["/Groups", "/Groups/"])
+                .route(web::get().to(list::list_groups))
                 .route(web::post().to(groups::create))
                 .default_service(web::to(method_not_allowed)),
         )
@@ -86,6 +98,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .route(web::put().to(groups::replace))
                 .route(web::patch().to(groups::patch))
                 .route(web::delete().to(groups::delete))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(["/.search", "/.search/"])
+                .route(web::post().to(list::search_all))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(

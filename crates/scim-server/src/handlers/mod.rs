@@ -5,4 +5,5 @@ pub mod bulk;
 pub mod common;
 pub mod discovery;
 pub mod groups;
+pub mod list;
 pub mod users;

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod groups;
+pub mod list;
 pub mod users;
 
 use scim_store::StoreError;

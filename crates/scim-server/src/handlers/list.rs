@@ -1,0 +1,167 @@
+//! `GET /Users`, `GET /Groups`, `POST /{Users,Groups}/.search` and `POST /.search`
+//! (RFC 7644 §3.4.2, §3.4.3).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use scim_core::projection::Projection;
+use scim_core::query::{ListQuery, ListResponse};
+
+use super::common::{Tenant, query_pairs};
+use crate::error::ApiError;
+use crate::http::{base_url, blocking, parse_body, scim_json};
+use crate::service::list::{Kind, page};
+use crate::state::AppState;
+
+async fn run(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    kind: Kind,
+    query: ListQuery,
+    base: String,
+) -> Result<HttpResponse, ApiError> {
+    let rt = kind.resource_type(&state)?;
+    let projection = Projection::new(
+        &state.registry,
+        rt,
+        &query.attributes,
+        &query.excluded_attributes,
+    )?;
+    let st = state.clone();
+    let start = query.start_index;
+    let (docs, total) =
+        blocking(move || page(&st, &tenant.0.tenant, kind, &query, &projection, &base)).await?;
+    scim_json(StatusCode::OK, &ListResponse::new(docs, total, start))
+}
+
+fn from_query(req: &HttpRequest, state: &AppState) -> Result<ListQuery, ApiError> {
+    let pairs = query_pairs(req)?;
+    Ok(ListQuery::from_query_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &state.config.query_limits,
+    )?)
+}
+
+/// GET /Users
+pub async fn list_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+) -> Result<HttpResponse, ApiError> {
+    let query = from_query(&req, &state)?;
+    let base = base_url(&req, &state);
+    run(state, tenant, Kind::Users, query, base).await
+}
+
+/// GET /Groups
+pub async fn list_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+) -> Result<HttpResponse, ApiError> {
+    let query = from_query(&req, &state)?;
+    let base = base_url(&req, &state);
+    run(state, tenant, Kind::Groups, query, base).await
+}
+
+fn from_body(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<ListQuery, ApiError> {
+    Ok(ListQuery::from_search_body(
+        &parse_body(req, body)?,
+        &state.config.query_limits,
+    )?)
+}
+
+/// POST /Users/.search
+pub async fn search_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let query = from_body(&req, &state, &body)?;
+    let base = base_url(&req, &state);
+    run(state, tenant, Kind::Users, query, base).await
+}
+
+/// POST /Groups/.search
+pub async fn search_groups(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let query = from_body(&req, &state, &body)?;
+    let base = base_url(&req, &state);
+    run(state, tenant, Kind::Groups, query, base).await
+}
+
+/// POST /.search: Users then Groups, as one list. The filter must make sense for at least one
+/// of them (each type matches nothing for attributes it lacks); paging runs over the
+/// concatenation, so `startIndex`/`count` behave as for one type.
+pub async fn search_all(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let query = from_body(&req, &state, &body)?;
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let start = query.start_index;
+    let (docs, total) = blocking(move || {
+        let tenant = tenant.0.tenant;
+        let mut parts = Vec::new();
+        let mut first_error = None;
+        for kind in [Kind::Users, Kind::Groups] {
+            let rt = kind.resource_type(&st)?;
+            if let Err(e) = query.validate_against(&st.registry, rt) {
+                first_error.get_or_insert(e);
+                continue;
+            }
+            parts.push(kind);
+        }
+        if parts.is_empty() {
+            return Err(first_error
+                .map(ApiError::from)
+                .unwrap_or_else(|| ApiError::Internal("no resource types".into())));
+        }
+        let mut docs = Vec::new();
+        let mut total = 0u64;
+        // Skip/take over the concatenation: count each part first (count=0), then page.
+        let mut skip = query.start_index.saturating_sub(1);
+        let mut want = query.count;
+        for kind in parts {
+            let rt = kind.resource_type(&st)?;
+            let projection = Projection::new(
+                &st.registry,
+                rt,
+                &query.attributes,
+                &query.excluded_attributes,
+            )?;
+            let counting = ListQuery {
+                count: 0,
+                start_index: 1,
+                ..query.clone()
+            };
+            let (_, n) = page(&st, &tenant, kind, &counting, &projection, &base)?;
+            total += n;
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            if want > 0 {
+                let q = ListQuery {
+                    start_index: skip + 1,
+                    count: want,
+                    ..query.clone()
+                };
+                let (part, _) = page(&st, &tenant, kind, &q, &projection, &base)?;
+                want = want.saturating_sub(part.len() as u64);
+                docs.extend(part);
+            }
+            skip = 0;
+        }
+        Ok((docs, total))
+    })
+    .await?;
+    scim_json(StatusCode::OK, &ListResponse::new(docs, total, start))
+}
