@@ -14,8 +14,8 @@
 pub mod conn;
 pub mod dialect;
 pub mod error;
-pub mod jobs;
 pub mod groups;
+pub mod jobs;
 pub mod members;
 mod migrate;
 pub mod model;
