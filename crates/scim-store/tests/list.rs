@@ -54,9 +54,9 @@ fn user(i: usize) -> (String, Value, NaiveDateTime) {
     let prefixes = ["user", "User", "ÜSER", "zed"];
     let mut doc = json!({
         "userName": format!("{}{:03}", prefixes[i % 4], (i * 7) % N),
-        "active": i % 2 == 0,
+        "active": i.is_multiple_of(2),
     });
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         let titles = ["Engineer", "engineer", "Älter", "zeta", ""];
         doc["title"] = json!(titles[i % 5]);
     }
