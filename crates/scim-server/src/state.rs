@@ -12,6 +12,7 @@ use scim_store::Store;
 use crate::auth::TokenVerifier;
 use crate::error::ApiError;
 use crate::observe::Metrics;
+use crate::ratelimit::TenantLimits;
 
 /// Time, injected so tests and workers can control it. Only this crate reads a clock.
 pub trait Clock: Send + Sync + 'static {
@@ -85,6 +86,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Prometheus collectors.
     pub metrics: Metrics,
+    /// Per-tenant request rate limits.
+    pub limits: TenantLimits,
 }
 
 impl AppState {
@@ -107,6 +110,7 @@ impl AppState {
     ) -> Result<AppState, ApiError> {
         Ok(AppState {
             verifier: TokenVerifier::new(store.clone())?,
+            limits: TenantLimits::new(store.clone()),
             store,
             registry: Arc::new(registry),
             config: Arc::new(config),

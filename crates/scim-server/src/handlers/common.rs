@@ -44,6 +44,7 @@ impl FromRequest for Tenant {
                     "this token may not use the SCIM API; issue a SCIM token for the tenant".into(),
                 ));
             }
+            state.limits.check(&principal.tenant).await?;
             // For the access log (tenant, never the token).
             req.extensions_mut().insert(principal.clone());
             Ok(Tenant(principal))
