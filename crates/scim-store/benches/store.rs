@@ -1,0 +1,169 @@
+//! Store benchmarks on SQLite (durable: WAL, synchronous=FULL, group-commit writer): insert,
+//! get by id, `userName eq` lookup, and adding one member to groups of 1 000, 100 000 and
+//! 1 000 000 members — which must cost the same at every size.
+//!
+//! Run with `cargo bench -p scim-store --bench store`; figures are in `BENCHMARKS.md`.
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark whose fixtures are broken must stop loudly, not measure nothing"
+)]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use diesel::connection::SimpleConnection;
+use scim_core::patch::{Member, MemberOp};
+use scim_core::query::{ListQuery, QueryLimits};
+use scim_core::schema::SchemaRegistry;
+use scim_store::groups::{self, NewGroup};
+use scim_store::users::{self, NewUser};
+use scim_store::{Conn, Origin, Store, StoreOptions, TenantId, tenants};
+use serde_json::json;
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn user_doc(n: u64) -> serde_json::Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("user{n}@example.com"),
+        "name": {"givenName": "Isaac", "familyName": format!("Brock{n}")},
+        "emails": [{"primary": true, "value": format!("user{n}@example.com"), "type": "work"}],
+        "displayName": "Isaac Brock", "locale": "en-US", "externalId": format!("00u{n}"),
+        "active": true
+    })
+}
+
+fn new_user(store: &Store, reg: &std::sync::Arc<SchemaRegistry>, tenant: &TenantId) -> String {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let id = format!("u-{n}");
+    let new = NewUser {
+        id: id.clone(),
+        resource: user_doc(n),
+        password_hash: None,
+        origin: Origin::Provisioned,
+        now: Utc::now().naive_utc(),
+    };
+    let (reg, t) = (reg.clone(), tenant.clone());
+    store
+        .write(move |c| users::insert(c, &reg, &t, new))
+        .expect("insert user");
+    id
+}
+
+/// A group whose membership rows are written directly (fast fixture: the rows reference ids
+/// that are not users, which only the add path would check).
+fn group_with_members(
+    store: &Store,
+    reg: &std::sync::Arc<SchemaRegistry>,
+    tenant: &TenantId,
+    size: u64,
+) -> String {
+    let id = format!("g-{size}");
+    let (r, t, gid) = (reg.clone(), tenant.clone(), id.clone());
+    store
+        .write(move |c| {
+            groups::insert(
+                c,
+                &r,
+                &t,
+                NewGroup {
+                    id: gid.clone(),
+                    resource: json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("Group of {size}")}),
+                    members: Vec::new(),
+                    now: Utc::now().naive_utc(),
+                },
+            )?;
+            if let Conn::Sqlite(c) = c {
+                c.batch_execute(&format!(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {size})
+                     INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display)
+                     SELECT '{}', '{gid}', printf('m-%09d', i), 'User', NULL FROM n",
+                    t.as_str()
+                ))?;
+            }
+            Ok(())
+        })
+        .expect("group fixture");
+    id
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Store::open(&url, StoreOptions::default()).expect("open store");
+    let reg = std::sync::Arc::new(SchemaRegistry::standard());
+    let now = Utc::now().naive_utc();
+    let tenant = store
+        .write(move |c| tenants::create(c, "bench", now))
+        .expect("tenant")
+        .id;
+
+    // A population to look things up in.
+    for _ in 0..10_000 {
+        new_user(&store, &reg, &tenant);
+    }
+    let probe_id = "u-5000".to_string();
+    let probe_name = "USER5000@example.com";
+
+    c.bench_function("store/insert user (durable, one request)", |b| {
+        b.iter(|| new_user(&store, &reg, &tenant))
+    });
+    c.bench_function("store/get user by id", |b| {
+        b.iter(|| {
+            store
+                .read(|c| users::get(c, &tenant, black_box(&probe_id)))
+                .expect("get")
+                .expect("present")
+        })
+    });
+    let query = ListQuery::from_query_pairs(
+        [("filter", format!("userName eq \"{probe_name}\"").as_str())],
+        &QueryLimits::default(),
+    )
+    .expect("query");
+    c.bench_function("store/userName eq lookup (list, case-insensitive)", |b| {
+        b.iter(|| {
+            let page = store
+                .read(|c| scim_store::query::list_users(c, &reg, &tenant, black_box(&query)))
+                .expect("list");
+            assert_eq!(page.total, 1);
+            page
+        })
+    });
+
+    for size in [1_000u64, 100_000, 1_000_000] {
+        let group = group_with_members(&store, &reg, &tenant, size);
+        c.bench_function(&format!("store/add one member to a group of {size}"), |b| {
+            b.iter_batched(
+                || new_user(&store, &reg, &tenant),
+                |uid| {
+                    let (r, t, g) = (reg.clone(), tenant.clone(), group.clone());
+                    let ops = vec![MemberOp::Add(vec![Member {
+                        value: uid,
+                        display: None,
+                        kind: None,
+                    }])];
+                    store
+                        .write(move |c| {
+                            groups::patch(c, &r, &t, &g, None, None, &ops, Utc::now().naive_utc())
+                        })
+                        .expect("add member")
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench
+}
+criterion_main!(benches);
