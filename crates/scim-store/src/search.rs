@@ -18,10 +18,10 @@
 //!   `""` but is not present.
 //! - **Booleans**: JSON booleans (`"True"`/`"False"` read as booleans).
 //! - **Numbers**: `{"i": <i64, for integers>, "f": <f64 as an order-preserving i64>}` (see
-//!   [`float_key`]): integers compare exactly with integers, anything else as f64, as the
+//!   `float_key`): integers compare exactly with integers, anything else as f64, as the
 //!   evaluator does, and both are plain integer comparisons in SQL.
 //! - **dateTimes**: `{"t": <text, folded unless caseExact>, "k": <instant key>, "r": <raw text>}`:
-//!   `k` ([`instant_key`]) is present when the text parses and orders as time; `t` serves
+//!   `k` (`instant_key`) is present when the text parses and orders as time; `t` serves
 //!   `co`/`sw`/`ew` and literals that don't parse; `r` (only for unparsable, folded text) keeps
 //!   the raw text the sort falls back to.
 //! - **Multi-valued** attributes are arrays (a single value is wrapped, nulls dropped, empty

@@ -28,9 +28,11 @@ const LIKE_MAX: usize = 10_000;
 pub(crate) enum Leaf {
     /// A value of the search document, normalized by the definition's type.
     Json(Json),
-    /// A text expression that is already in comparison form (folded where the attribute is
-    /// not caseExact); NULL when absent.
+    /// A NOT NULL text expression (a column) already in comparison form (folded where the
+    /// attribute is not caseExact). Compared bare, so the column's index serves `eq`.
     Text(String),
+    /// The same, for a nullable column (`externalId`): NULL when absent.
+    NullableText(String),
     /// A timestamp column (`meta.created`, `meta.lastModified`).
     Stamp(&'static str),
     /// A value that is the same for every row (`meta.resourceType`).
@@ -103,7 +105,8 @@ pub(crate) fn present(q: &mut Sql, leaf: &Leaf, def: &AttributeDef) -> String {
                 format!("({any} AND NOT {empty})")
             }
         },
-        Leaf::Text(e) => q.is_true(&format!("{e} <> ''")),
+        Leaf::Text(e) => format!("{e} <> ''"),
+        Leaf::NullableText(e) => format!("({e} IS NOT NULL AND {e} <> '')"),
         Leaf::Stamp(_) => q.lit(true).into(),
         Leaf::Const(s) => q.lit(!s.is_empty()).into(),
     }
@@ -162,9 +165,9 @@ pub(crate) fn compare(q: &mut Sql, leaf: &Leaf, prep: &Prep, op: CompareOp) -> R
                 _ => q.is_true(&by_text),
             }
         }
-        (Leaf::Text(e), Prep::Text(needle)) => {
-            let cond = text_op(q, e, op, needle);
-            q.is_true(&cond)
+        (Leaf::Text(e), Prep::Text(needle)) => text_op(q, e, op, needle),
+        (Leaf::NullableText(e), Prep::Text(needle)) => {
+            format!("({e} IS NOT NULL AND {})", text_op(q, e, op, needle))
         }
         (Leaf::Stamp(col), Prep::DateTime { instant, text }) => match instant {
             Some(w) if ordered => {
@@ -177,7 +180,7 @@ pub(crate) fn compare(q: &mut Sql, leaf: &Leaf, prep: &Prep, op: CompareOp) -> R
             }
         },
         (Leaf::Const(s), Prep::Text(needle)) => q.lit(const_op(s, op, needle)).into(),
-        (Leaf::Text(_) | Leaf::Stamp(_) | Leaf::Const(_), _) => {
+        (Leaf::Text(_) | Leaf::NullableText(_) | Leaf::Stamp(_) | Leaf::Const(_), _) => {
             return Err(StoreError::Unsupported(
                 "a column compared with a literal of another type".into(),
             ));

@@ -1,9 +1,9 @@
 //! List queries: a SCIM filter, `sortBy`/`sortOrder` and `startIndex`/`count` answered by the
 //! database, with `totalResults` from a `COUNT` under the same `WHERE`.
 //!
-//! The filter is translated by [`translate`] (a second interpreter of core's filter AST, next
-//! to `scim_core::filter::eval`, and property-tested against it), sorting by [`sort`]; the
-//! backends differ only in [`sqlite`] and [`postgres`]. Pages are stable: every order ends
+//! The filter is translated by `translate` (a second interpreter of core's filter AST, next
+//! to `scim_core::filter::eval`, and property-tested against it), sorting by `sort`; the
+//! backends differ only in `sqlite` and `postgres`. Pages are stable: every order ends
 //! with the id, and without `sortBy` rows come in creation order.
 //!
 //! The count and the page are read in one transaction (a repeatable-read one on PostgreSQL
@@ -124,16 +124,26 @@ fn statements(
     let mut q = Sql::new(dialect);
     let tenant_ph = q.text(tenant.as_str());
     let mut where_sql = format!("r.tenant_id = {tenant_ph}");
+    let mut indexed = false;
     if let Some(filter) = &query.filter {
-        let cond =
-            Translator::new(registry, rt, table, tenant_ph.clone(), &mut q).filter(filter)?;
+        let mut tr = Translator::new(registry, rt, table, tenant_ph.clone(), &mut q);
+        let cond = tr.filter(filter)?;
+        indexed = tr.indexed;
         where_sql = format!("{where_sql} AND {cond}");
     }
     let where_binds = q.binds.len();
     let order = match &query.sort_by {
         Some(path) => sort::order_by(&mut q, registry, rt, table, path, query.sort_order)?,
-        None => sort::DEFAULT_ORDER.to_string(),
+        None => sort::default_order(),
     };
+    let order = order
+        .into_iter()
+        .map(|(e, dir)| match indexed {
+            true => format!("{} {dir}", dialect.unindexed(&e)),
+            false => format!("{e} {dir}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let limit = q.bind(Bind::Int(i64::try_from(query.count).unwrap_or(i64::MAX)));
     let offset = q.bind(Bind::Int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
     let from = table.name();

@@ -13,9 +13,14 @@ use super::translate::Table;
 use crate::error::{Result, StoreError};
 use crate::search::{DT_KEY, DT_RAW, DT_TEXT, NUM_KEY, doc_key};
 
+/// One ORDER BY item: an expression and its direction.
+pub(crate) type OrderItem = (String, &'static str);
+
 /// The ORDER BY list without `sortBy`: creation order, which is what clients paging through
 /// an import expect, with the id as a tiebreak (the `(tenant_id, created_at, id)` index).
-pub(crate) const DEFAULT_ORDER: &str = "r.created_at, r.id";
+pub(crate) fn default_order() -> Vec<OrderItem> {
+    vec![("r.created_at".into(), "ASC"), ("r.id".into(), "ASC")]
+}
 
 /// The ORDER BY list for sorting by `path`.
 pub(crate) fn order_by(
@@ -25,7 +30,7 @@ pub(crate) fn order_by(
     table: Table,
     path: &AttrPath,
     order: SortOrder,
-) -> Result<String> {
+) -> Result<Vec<OrderItem>> {
     let d = q.dialect;
     let r = registry.resolve(rt, path).ok_or_else(|| {
         StoreError::Invalid(format!("sortBy {path} is not an attribute of {}", rt.name))
@@ -79,10 +84,10 @@ pub(crate) fn order_by(
         SortOrder::Ascending => "ASC",
         SortOrder::Descending => "DESC",
     };
-    let mut items = vec![format!("{missing} {dir}")];
-    items.extend(keys.into_iter().map(|k| format!("{k} {dir}")));
-    items.push(format!("{} ASC", d.bytewise("r.id")));
-    Ok(items.join(", "))
+    let mut items = vec![(missing, dir)];
+    items.extend(keys.into_iter().map(|k| (k, dir)));
+    items.push((d.bytewise("r.id"), "ASC"));
+    Ok(items)
 }
 
 /// A nullable text column: missing when NULL or `""`.

@@ -183,6 +183,9 @@ pub(crate) trait Dialect: Sync {
     fn stamp_cmp(&self, q: &mut Sql, col: &str, op: &str, t: NaiveDateTime) -> String;
     /// The version column as `meta.version` prints it (`W/"7"`).
     fn version_text(&self, col: &str) -> String;
+    /// `e` in a form no index can deliver in order, so that an ORDER BY doesn't talk the
+    /// planner out of the index a selective filter uses.
+    fn unindexed(&self, e: &str) -> String;
 }
 
 /// The substring operators.

@@ -127,6 +127,13 @@ impl Dialect for Sqlite {
         format!("{col} {op} {ph}")
     }
 
+    fn unindexed(&self, e: &str) -> String {
+        // Unary `+` is SQLite's documented way to keep an expression away from indexes. Without
+        // statistics the planner would otherwise walk `(tenant_id, created_at, id)` to skip
+        // the sort, reading the whole tenant to find the one `externalId eq` row.
+        format!("+{e}")
+    }
+
     fn version_text(&self, col: &str) -> String {
         format!("('W/\"' || {col} || '\"')")
     }

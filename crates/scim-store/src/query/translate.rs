@@ -13,6 +13,15 @@
 //! Every predicate produced is two-valued (NULL is read as false at each leaf), so `not`, `ne`
 //! (= not eq) and `eq null` (= not pr) mean what the evaluator means for absent values.
 //!
+//! Hot lookups stay index lookups: key columns are compared bare (not wrapped for NULL when
+//! the column can't be NULL), and `externalId`, `emails.value` and membership are uncorrelated
+//! `r.id IN (SELECT … WHERE tenant_id = ? AND …)` subqueries on their indexes. When such an
+//! equality must hold for every result, [`Translator::indexed`] tells the caller to order
+//! without the creation-order index (SQLite has no statistics to weigh the two).
+//!
+//! `active` reads the document, not the `active` column: the column says true for a document
+//! without `active`, which the evaluator doesn't (and it has no index to offer).
+//!
 //! The typed comparison of one value is in [`super::leaf`].
 
 use scim_core::filter::{CompareOp, Filter, Literal};
@@ -53,6 +62,10 @@ enum Target<'s> {
     },
     /// A single value, typed by `def`.
     Leaf { leaf: Leaf, def: &'s AttributeDef },
+    /// `externalId`: compared through its `(tenant_id, external_id)` index as an `IN`
+    /// subquery, which SQLite's planner (without statistics) would otherwise pass over for
+    /// the primary key.
+    ExternalId { def: &'s AttributeDef },
     /// A user's `emails` compared by value: the `user_emails` rows (`value_key` is the folded
     /// value of each email that has a string value), so `emails.value eq` is an index lookup.
     /// `pr` reads the search document.
@@ -91,6 +104,11 @@ pub(crate) struct Translator<'a> {
     tenant: String,
     pub(crate) q: &'a mut Sql,
     aliases: usize,
+    /// Whether the node being translated must hold for every result (not under `not`/`or`).
+    top: bool,
+    /// Whether some such node is an equality an index answers (`userName eq`, `emails.value
+    /// eq`, …): the statement then orders without the creation-order index.
+    pub(crate) indexed: bool,
 }
 
 impl<'a> Translator<'a> {
@@ -109,6 +127,8 @@ impl<'a> Translator<'a> {
             tenant,
             q,
             aliases: 0,
+            top: true,
+            indexed: false,
         }
     }
 
@@ -120,15 +140,29 @@ impl<'a> Translator<'a> {
     /// The SQL condition for `filter` (the evaluator's `matches`).
     pub(crate) fn filter(&mut self, filter: &Filter) -> Result<String> {
         match filter {
-            Filter::Not(inner) => Ok(format!("(NOT {})", self.filter(inner)?)),
+            Filter::Not(inner) => {
+                let top = std::mem::replace(&mut self.top, false);
+                let cond = self.filter(inner);
+                self.top = top;
+                Ok(format!("(NOT {})", cond?))
+            }
             Filter::And(a, b) => Ok(format!("({} AND {})", self.filter(a)?, self.filter(b)?)),
-            Filter::Or(a, b) => Ok(format!("({} OR {})", self.filter(a)?, self.filter(b)?)),
+            Filter::Or(a, b) => {
+                let top = std::mem::replace(&mut self.top, false);
+                let cond = self.filter(a).and_then(|a| Ok((a, self.filter(b)?)));
+                self.top = top;
+                let (a, b) = cond?;
+                Ok(format!("({a} OR {b})"))
+            }
             Filter::Present(path) => {
                 let t = self.target(path)?;
                 self.present(&t)
             }
             Filter::Compare { path, op, value } => {
                 let t = self.target(path)?;
+                if self.top && *op == CompareOp::Eq && *value != Literal::Null && indexed(&t) {
+                    self.indexed = true;
+                }
                 self.compare(&t, *op, value)
             }
             Filter::ValuePath { path, filter } => self.value_path(path, filter),
@@ -169,6 +203,7 @@ impl<'a> Translator<'a> {
                 && let Prep::Text(needle) = Prep::new(value, lit)
             {
                 let rows = self.email_rows(CompareOp::Eq, &needle);
+                self.indexed |= self.top;
                 return Ok(format!("({rows} AND {each})"));
             }
             Ok(each)
@@ -236,16 +271,15 @@ impl<'a> Translator<'a> {
         let r = self.resolve(path)?;
         let attr = r.attr;
         if r.schema.is_none() {
-            let hot = match attr.name.as_str() {
-                "id" => Some("r.id"),
-                "externalId" => Some("r.external_id"),
-                _ => None,
-            };
-            if let Some(col) = hot {
-                return Ok(Target::Leaf {
-                    leaf: Leaf::Text(col.into()),
-                    def: attr,
-                });
+            match attr.name.as_str() {
+                "id" => {
+                    return Ok(Target::Leaf {
+                        leaf: Leaf::Text("r.id".into()),
+                        def: attr,
+                    });
+                }
+                "externalId" => return Ok(Target::ExternalId { def: attr }),
+                _ => {}
             }
             if attr.name == "meta" {
                 return Ok(match r.sub {
@@ -402,7 +436,7 @@ impl<'a> Translator<'a> {
                 None if attr.ty == AttrType::Complex => (attr.sub("value"), attr.sub("value")),
                 None => (Some(*attr), None),
             },
-            Target::Leaf { def, .. } => (Some(*def), None),
+            Target::Leaf { def, .. } | Target::ExternalId { def } => (Some(*def), None),
             Target::Meta => (None, None),
         };
         let Some(def) = def else {
@@ -417,6 +451,16 @@ impl<'a> Translator<'a> {
                 leaf::compare(this.q, &Leaf::Json(j), &prep, op)
             }),
             Target::Leaf { leaf, .. } => leaf::compare(self.q, leaf, &prep, op),
+            Target::ExternalId { .. } => {
+                let x = self.alias("x");
+                let cond =
+                    leaf::compare(self.q, &Leaf::Text(format!("{x}.external_id")), &prep, op)?;
+                let (table, t) = (self.table.name(), &self.tenant);
+                Ok(format!(
+                    "r.id IN (SELECT {x}.id FROM {table} {x} WHERE {x}.tenant_id = {t} \
+                     AND {x}.external_id IS NOT NULL AND {cond})"
+                ))
+            }
             Target::Emails { .. } => match &prep {
                 Prep::Text(needle) => Ok(self.email_rows(op, needle)),
                 _ => Ok(self.q.lit(false).into()),
@@ -446,6 +490,11 @@ impl<'a> Translator<'a> {
                 }),
             },
             Target::Leaf { leaf, def } => Ok(leaf::present(self.q, leaf, def)),
+            Target::ExternalId { def } => Ok(leaf::present(
+                self.q,
+                &Leaf::NullableText("r.external_id".into()),
+                def,
+            )),
             Target::Rows { set, sub, .. } => {
                 let m = self.alias("m");
                 let cond = match sub {
@@ -498,6 +547,23 @@ impl<'a> Translator<'a> {
             .collect();
         parts.push(self.q.json_is(&j.field(ODD), ANY_KIND));
         format!("({})", parts.join(" OR "))
+    }
+}
+
+/// Whether `eq` on this target is an index lookup: a key column of the row, an email value,
+/// a member id.
+fn indexed(t: &Target<'_>) -> bool {
+    match t {
+        Target::Leaf {
+            leaf: Leaf::Text(e) | Leaf::NullableText(e),
+            ..
+        } => matches!(
+            e.as_str(),
+            "r.id" | "r.user_name_key" | "r.display_name_key"
+        ),
+        Target::ExternalId { .. } | Target::Emails { .. } => true,
+        Target::Rows { sub, .. } => sub.is_none_or(|s| s.name == "value"),
+        Target::Attr { .. } | Target::Leaf { .. } | Target::Meta => false,
     }
 }
 
