@@ -11,7 +11,8 @@
 //!   (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`), all at the top
 //!   level, so every attribute is one JSON key away. Input keys are found case-insensitively
 //!   exactly as the evaluator finds them. `id`, `externalId` and `meta` are columns, not keys;
-//!   Group `members` and User `groups` live in `group_members`.
+//!   Group `members` and User `groups` live in `group_members`; never-returned attributes
+//!   (`password`) are left out.
 //! - **Strings** (and references, binary): the text (numbers and booleans as their JSON text),
 //!   case-folded with [`fold_case`] unless the attribute is caseExact (references and binary
 //!   always are), so SQL compares folded text with a folded literal. `""` is kept: it equals
@@ -34,7 +35,9 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use scim_core::filter::eval::{fold_case, parse_bool, parse_instant};
-use scim_core::schema::{AttrType, AttributeDef, Resolved, ResourceType, SchemaRegistry, urn};
+use scim_core::schema::{
+    AttrType, AttributeDef, Resolved, ResourceType, Returned, SchemaRegistry, urn,
+};
 use serde_json::{Map, Value};
 
 /// Key of the marker object that stands for a present value of the wrong shape.
@@ -77,7 +80,8 @@ pub fn search_document(
             continue;
         };
         for attr in &schema.attributes {
-            if is_core && in_membership_table(rt, attr) {
+            // Never-returned values (`password`) are never stored for searching either.
+            if attr.returned == Returned::Never || (is_core && in_membership_table(rt, attr)) {
                 continue;
             }
             let Some(value) = get_ci(container, &attr.name) else {
@@ -364,6 +368,55 @@ fn get_ci<'d>(obj: &'d Map<String, Value>, name: &str) -> Option<&'d Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normal_form() {
+        let reg = SchemaRegistry::standard();
+        let Some(rt) = reg.resource_type("User") else {
+            unreachable!("the standard registry has User")
+        };
+        let doc = serde_json::json!({
+            "userName": "Straße", "password": "secret", "active": "True",
+            "name": {"givenName": "ÄNNE", "Nope": "x"},
+            "emails": {"value": "A@B.example", "primary": true},
+            "groups": [{"value": "g1"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "manager": "ID-1", "department": ""
+            }
+        });
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        assert_eq!(
+            search_document(&reg, rt, &doc),
+            serde_json::json!({
+                "userName": "strasse",
+                "name": {"givenName": "änne"},
+                "active": true,
+                "emails": [{"value": "a@b.example", "primary": true}],
+                format!("{ent}:department"): "",
+                format!("{ent}:manager"): {"value": "ID-1"},
+            })
+        );
+        let def = AttributeDef::new("n", AttrType::Decimal);
+        assert_eq!(
+            leaf(&def, &serde_json::json!(2)),
+            Some(serde_json::json!({"i": 2, "f": float_key(2.0)}))
+        );
+        let def = AttributeDef::new("d", AttrType::DateTime);
+        assert_eq!(
+            leaf(&def, &serde_json::json!("2011-05-13T06:42:34+02:00")),
+            Some(serde_json::json!({
+                "k": "2011-05-13T04:42:34.000000000Z", "t": "2011-05-13t06:42:34+02:00"
+            }))
+        );
+        assert_eq!(
+            leaf(&def, &serde_json::json!("Never")),
+            Some(serde_json::json!({"r": "Never", "t": "never"}))
+        );
+        assert_eq!(
+            leaf(&def, &serde_json::json!(7)),
+            Some(serde_json::json!({"?": true}))
+        );
+    }
 
     #[test]
     fn float_keys_order_like_total_cmp() {
