@@ -105,6 +105,14 @@ impl Store {
         if options.run_migrations {
             migrate::run(&mut Conn::Sqlite(&mut writer_conn))?;
         }
+        // Gather planner statistics where SQLite thinks they are missing or stale (cheap when
+        // they aren't), so selective indexes win over the creation-order index.
+        {
+            use diesel::connection::SimpleConnection;
+            writer_conn
+                .batch_execute("PRAGMA optimize = 0x10002;")
+                .map_err(StoreError::from)?;
+        }
         let read = Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
