@@ -56,6 +56,8 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the OpenAPI document (JSON) on stdout; needs no database.
+    Openapi,
 }
 
 /// `tenant` actions.

@@ -11,6 +11,7 @@ pub mod events;
 pub mod handlers;
 pub mod http;
 pub mod observe;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod secrets;

@@ -34,6 +34,9 @@ fn now() -> chrono::NaiveDateTime {
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Openapi => {
+            println!("{}", scim_server::openapi::document().to_pretty_json()?);
+        }
         Command::Migrate => {
             let store = Store::open(
                 &cli.database_url,

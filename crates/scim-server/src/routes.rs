@@ -57,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .default_service(web::to(method_not_allowed)),
         )
         .service(read_only("/Schemas", discovery::schemas))
+        .service(read_only("/openapi.json", crate::openapi::serve))
         .service(
             web::resource("/Schemas/{urn}")
                 .route(web::get().to(discovery::schema))

@@ -22,6 +22,27 @@ use crate::service::{groups, users};
 use crate::state::AppState;
 
 /// POST /Bulk
+#[utoipa::path(
+    post,
+    path = "/Bulk",
+    operation_id = "bulk",
+    tag = "Bulk",
+    summary = "Run many operations",
+    description = "Runs POST, PUT, PATCH and DELETE operations on Users and Groups in an order that resolves `bulkId:` references, each like its single request, until `failOnErrors` operations have failed. Operations are not atomic together. The response is 200 with each operation's own status.",
+    request_body(
+        description = "The operations.",
+        content((crate::openapi::BulkRequest = "application/scim+json"), (crate::openapi::BulkRequest = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "Each operation's outcome.", body = crate::openapi::BulkResponse, content_type = "application/scim+json"),
+        (status = 400, description = "A body that is not a BulkRequest (`invalidSyntax`), an operation without method or path, or a duplicate or circular `bulkId` (`invalidValue`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `bulk.maxPayloadSize` or has more than `bulk.maxOperations` operations (see ServiceProviderConfig).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 415, description = "`Content-Type` is neither `application/scim+json` nor `application/json`.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn bulk(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -20,6 +20,18 @@ fn settings(state: &AppState) -> ServiceProviderSettings {
 }
 
 /// GET /ServiceProviderConfig
+#[utoipa::path(
+    get,
+    path = "/ServiceProviderConfig",
+    operation_id = "getServiceProviderConfig",
+    tag = "Discovery",
+    summary = "What this server supports",
+    description = "PATCH, bulk limits, the filter result maximum, sorting, ETags and the authentication schemes, as this server is configured. Public.",
+    responses(
+        (status = 200, description = "The ServiceProviderConfig.", body = crate::openapi::ServiceProviderConfig, content_type = "application/scim+json"),
+        crate::openapi::ServerError,
+    ),
+)]
 pub async fn service_provider_config(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -32,6 +44,18 @@ pub async fn service_provider_config(
 }
 
 /// GET /ResourceTypes
+#[utoipa::path(
+    get,
+    path = "/ResourceTypes",
+    operation_id = "listResourceTypes",
+    tag = "Discovery",
+    summary = "List resource types",
+    description = "`User` and `Group`, with their schema and schema extensions (configured extensions included). Public.",
+    responses(
+        (status = 200, description = "Every resource type, in one ListResponse.", body = crate::openapi::ResourceTypeListResponse, content_type = "application/scim+json"),
+        crate::openapi::ServerError,
+    ),
+)]
 pub async fn resource_types(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -42,6 +66,20 @@ pub async fn resource_types(
 }
 
 /// GET /ResourceTypes/{name}
+#[utoipa::path(
+    get,
+    path = "/ResourceTypes/{name}",
+    operation_id = "getResourceType",
+    tag = "Discovery",
+    summary = "Get a resource type",
+    description = "One resource type by name. Public.",
+    params(("name" = String, Path, description = "`User` or `Group` (case-insensitive).", example = "User")),
+    responses(
+        (status = 200, description = "The resource type.", body = crate::openapi::ResourceType, content_type = "application/scim+json"),
+        (status = 404, description = "No resource type has this name.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::ServerError,
+    ),
+)]
 pub async fn resource_type(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -57,6 +95,18 @@ pub async fn resource_type(
 }
 
 /// GET /Schemas
+#[utoipa::path(
+    get,
+    path = "/Schemas",
+    operation_id = "listSchemas",
+    tag = "Discovery",
+    summary = "List schemas",
+    description = "Every schema with its attribute definitions: User, EnterpriseUser, Group, configured extensions, and the ServiceProviderConfig, ResourceType and Schema schemas. Public.",
+    responses(
+        (status = 200, description = "Every schema, in one ListResponse.", body = crate::openapi::SchemaListResponse, content_type = "application/scim+json"),
+        crate::openapi::ServerError,
+    ),
+)]
 pub async fn schemas(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -67,6 +117,20 @@ pub async fn schemas(
 }
 
 /// GET /Schemas/{urn}
+#[utoipa::path(
+    get,
+    path = "/Schemas/{urn}",
+    operation_id = "getSchema",
+    tag = "Discovery",
+    summary = "Get a schema",
+    description = "One schema by its URN (case-insensitive). Public.",
+    params(("urn" = String, Path, description = "The schema URN.", example = "urn:ietf:params:scim:schemas:core:2.0:User")),
+    responses(
+        (status = 200, description = "The schema.", body = crate::openapi::SchemaDefinition, content_type = "application/scim+json"),
+        (status = 404, description = "No schema has this URN.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::ServerError,
+    ),
+)]
 pub async fn schema(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -61,6 +61,28 @@ fn respond(
 }
 
 /// POST /Groups
+#[utoipa::path(
+    post,
+    path = "/Groups",
+    operation_id = "createGroup",
+    tag = "Groups",
+    summary = "Create a Group",
+    description = "Creates a Group from the body; `displayName` is required and unique within the tenant (case-insensitively). readOnly attributes in the body are ignored. Members are given as `{\"value\": id}`.",
+    params(crate::openapi::ProjectionParams),
+    request_body(
+        description = "The new Group.",
+        content((crate::openapi::Group = "application/scim+json"), (crate::openapi::Group = "application/json")),
+    ),
+    responses(
+        (status = 201, description = "The created Group.", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."), ("Location" = String, description = "The Group's URL (also `meta.location`)."))),
+        (status = 400, description = "The body is not a valid Group: not JSON (`invalidSyntax`), a missing or wrongly typed attribute (`invalidValue`), or a malformed attribute name in `attributes`/`excludedAttributes`. A member that does not exist is also `invalidValue`.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 409, description = "`displayName` is already taken in this tenant (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -75,6 +97,24 @@ pub async fn create(
 }
 
 /// GET /Groups/{id}
+#[utoipa::path(
+    get,
+    path = "/Groups/{id}",
+    operation_id = "getGroup",
+    tag = "Groups",
+    summary = "Get a Group",
+    description = "One Group by id, projected by `attributes`/`excludedAttributes`. `excludedAttributes=members` skips loading members.",
+    params(("id" = String, Path, description = "The Group's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfNoneMatch),
+    responses(
+        (status = 200, description = "The Group.", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 304, description = "`If-None-Match` names the current version; no body.", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 400, description = "A malformed attribute name in `attributes` or `excludedAttributes` (`invalidValue`); unknown names are ignored.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 404, description = "No Group with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -93,6 +133,30 @@ pub async fn get(
 }
 
 /// PUT /Groups/{id}
+#[utoipa::path(
+    put,
+    path = "/Groups/{id}",
+    operation_id = "replaceGroup",
+    tag = "Groups",
+    summary = "Replace a Group",
+    description = "Replaces every writable attribute with the body's (absent ones are cleared); readOnly attributes such as `id` and `meta` in the body are ignored, so a body fetched with GET can be sent back.",
+    params(("id" = String, Path, description = "The Group's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfMatch),
+    request_body(
+        description = "The whole Group.",
+        content((crate::openapi::Group = "application/scim+json"), (crate::openapi::Group = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "The Group after the replacement.", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 400, description = "The body is not a valid Group (`invalidSyntax`, `invalidValue`), changes an immutable attribute (`mutability`), or has a malformed attribute name in `attributes`.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 404, description = "No Group with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 409, description = "`displayName` is already taken by another Group (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` does not name the current version.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn replace(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -111,6 +175,31 @@ pub async fn replace(
 }
 
 /// PATCH /Groups/{id}: 200 with the group, or 204 when the server is configured so.
+#[utoipa::path(
+    patch,
+    path = "/Groups/{id}",
+    operation_id = "patchGroup",
+    tag = "Groups",
+    summary = "Modify a Group",
+    description = "Applies the PatchOp's operations in order, all or none (RFC 7644 §3.5.2). Accepts the Okta and Entra dialects: op names in any case, pathless `replace` with an object of attribute paths. Member changes cost the same whatever the group's size.",
+    params(("id" = String, Path, description = "The Group's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfMatch),
+    request_body(
+        description = "The operations.",
+        content((crate::openapi::PatchOp = "application/scim+json"), (crate::openapi::PatchOp = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "The Group after the operations (when the server answers PATCH on Groups with the resource, the default).", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 204, description = "The operations were applied (when the server is configured to answer PATCH on Groups without a body, as Entra prefers)."),
+        (status = 400, description = "A malformed PatchOp (`invalidSyntax`), a bad path (`invalidPath`), a filter that matched nothing (`noTarget`), a bad value (`invalidValue`) or a readOnly/immutable target (`mutability`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 404, description = "No Group with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 409, description = "`displayName` would collide with another Group (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` does not name the current version.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -133,6 +222,23 @@ pub async fn patch(
 }
 
 /// DELETE /Groups/{id}
+#[utoipa::path(
+    delete,
+    path = "/Groups/{id}",
+    operation_id = "deleteGroup",
+    tag = "Groups",
+    summary = "Delete a Group",
+    description = "Deletes the Group (its members are not deleted).",
+    params(("id" = String, Path, description = "The Group's `id`, as the server assigned it."), crate::openapi::IfMatch),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No Group with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` does not name the current version.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -42,6 +42,23 @@ fn from_query(req: &HttpRequest, state: &AppState) -> Result<ListQuery, ApiError
 }
 
 /// GET /Users
+#[utoipa::path(
+    get,
+    path = "/Users",
+    operation_id = "listUsers",
+    tag = "Users",
+    summary = "List or filter Users",
+    description = "A page of Users matching `filter` (all when absent), sorted by `sortBy` or else in a stable server order, so paging with `startIndex`/`count` is consistent. No match is a 200 with an empty `Resources`.",
+    params(crate::openapi::ListParams),
+    responses(
+        (status = 200, description = "One page of Users.", body = crate::openapi::UserListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter or one naming an unknown attribute (`invalidFilter`), a bad `sortBy`, `sortOrder`, `startIndex` or `count` (`invalidValue`), or a parameter given twice.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn list_users(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -53,6 +70,23 @@ pub async fn list_users(
 }
 
 /// GET /Groups
+#[utoipa::path(
+    get,
+    path = "/Groups",
+    operation_id = "listGroups",
+    tag = "Groups",
+    summary = "List or filter Groups",
+    description = "A page of Groups matching `filter` (all when absent), sorted by `sortBy` or else in a stable server order, so paging with `startIndex`/`count` is consistent. No match is a 200 with an empty `Resources`.",
+    params(crate::openapi::ListParams),
+    responses(
+        (status = 200, description = "One page of Groups.", body = crate::openapi::GroupListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter or one naming an unknown attribute (`invalidFilter`), a bad `sortBy`, `sortOrder`, `startIndex` or `count` (`invalidValue`), or a parameter given twice.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn list_groups(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -71,6 +105,27 @@ fn from_body(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<ListQue
 }
 
 /// POST /Users/.search
+#[utoipa::path(
+    post,
+    path = "/Users/.search",
+    operation_id = "searchUsers",
+    tag = "Users",
+    summary = "Search Users",
+    description = "Like `GET /Users`, with the query in the body, so filters stay out of URLs and logs.",
+    request_body(
+        description = "The query.",
+        content((crate::openapi::SearchRequest = "application/scim+json"), (crate::openapi::SearchRequest = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "One page of Users.", body = crate::openapi::UserListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "A body that is not a SearchRequest (`invalidSyntax`), or a bad filter or parameter as for GET.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn search_users(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -83,6 +138,27 @@ pub async fn search_users(
 }
 
 /// POST /Groups/.search
+#[utoipa::path(
+    post,
+    path = "/Groups/.search",
+    operation_id = "searchGroups",
+    tag = "Groups",
+    summary = "Search Groups",
+    description = "Like `GET /Groups`, with the query in the body, so filters stay out of URLs and logs.",
+    request_body(
+        description = "The query.",
+        content((crate::openapi::SearchRequest = "application/scim+json"), (crate::openapi::SearchRequest = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "One page of Groups.", body = crate::openapi::GroupListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "A body that is not a SearchRequest (`invalidSyntax`), or a bad filter or parameter as for GET.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn search_groups(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -97,6 +173,27 @@ pub async fn search_groups(
 /// POST /.search: Users then Groups, as one list. The filter must make sense for at least one
 /// of them (each type matches nothing for attributes it lacks); paging runs over the
 /// concatenation, so `startIndex`/`count` behave as for one type.
+#[utoipa::path(
+    post,
+    path = "/.search",
+    operation_id = "searchResources",
+    tag = "Search",
+    summary = "Search Users and Groups",
+    description = "One query over both resource types: Users first, then Groups, paged as one list. The filter must make sense for at least one type; each type matches nothing for attributes it lacks.",
+    request_body(
+        description = "The query.",
+        content((crate::openapi::SearchRequest = "application/scim+json"), (crate::openapi::SearchRequest = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "One page of Users and Groups.", body = crate::openapi::ResourceListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "A body that is not a SearchRequest (`invalidSyntax`), or a filter or parameter valid for neither type.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn search_all(
     req: HttpRequest,
     state: web::Data<AppState>,

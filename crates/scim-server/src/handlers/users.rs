@@ -50,6 +50,28 @@ fn respond(
 }
 
 /// POST /Users
+#[utoipa::path(
+    post,
+    path = "/Users",
+    operation_id = "createUser",
+    tag = "Users",
+    summary = "Create a User",
+    description = "Creates a User from the body; `userName` is required and unique within the tenant (case-insensitively). readOnly attributes in the body are ignored.",
+    params(crate::openapi::ProjectionParams),
+    request_body(
+        description = "The new User.",
+        content((crate::openapi::User = "application/scim+json"), (crate::openapi::User = "application/json")),
+    ),
+    responses(
+        (status = 201, description = "The created User.", body = crate::openapi::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."), ("Location" = String, description = "The User's URL (also `meta.location`)."))),
+        (status = 400, description = "The body is not a valid User: not JSON (`invalidSyntax`), a missing or wrongly typed attribute (`invalidValue`), or a malformed attribute name in `attributes`/`excludedAttributes`.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 409, description = "`userName` is already taken in this tenant (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -64,6 +86,24 @@ pub async fn create(
 }
 
 /// GET /Users/{id}
+#[utoipa::path(
+    get,
+    path = "/Users/{id}",
+    operation_id = "getUser",
+    tag = "Users",
+    summary = "Get a User",
+    description = "One User by id, projected by `attributes`/`excludedAttributes`. Inactive Users are returned too.",
+    params(("id" = String, Path, description = "The User's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfNoneMatch),
+    responses(
+        (status = 200, description = "The User.", body = crate::openapi::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 304, description = "`If-None-Match` names the current version; no body.", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 400, description = "A malformed attribute name in `attributes` or `excludedAttributes` (`invalidValue`); unknown names are ignored.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 404, description = "No User with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -82,6 +122,30 @@ pub async fn get(
 }
 
 /// PUT /Users/{id}
+#[utoipa::path(
+    put,
+    path = "/Users/{id}",
+    operation_id = "replaceUser",
+    tag = "Users",
+    summary = "Replace a User",
+    description = "Replaces every writable attribute with the body's (absent ones are cleared); readOnly attributes such as `id` and `meta` in the body are ignored, so a body fetched with GET can be sent back.",
+    params(("id" = String, Path, description = "The User's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfMatch),
+    request_body(
+        description = "The whole User.",
+        content((crate::openapi::User = "application/scim+json"), (crate::openapi::User = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "The User after the replacement.", body = crate::openapi::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 400, description = "The body is not a valid User (`invalidSyntax`, `invalidValue`), changes an immutable attribute (`mutability`), or has a malformed attribute name in `attributes`.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 404, description = "No User with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 409, description = "`userName` is already taken by another User (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` does not name the current version.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn replace(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -98,6 +162,30 @@ pub async fn replace(
 }
 
 /// PATCH /Users/{id}
+#[utoipa::path(
+    patch,
+    path = "/Users/{id}",
+    operation_id = "patchUser",
+    tag = "Users",
+    summary = "Modify a User",
+    description = "Applies the PatchOp's operations in order, all or none (RFC 7644 §3.5.2). Accepts the Okta and Entra dialects: op names in any case, pathless `replace` with an object of attribute paths.",
+    params(("id" = String, Path, description = "The User's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfMatch),
+    request_body(
+        description = "The operations.",
+        content((crate::openapi::PatchOp = "application/scim+json"), (crate::openapi::PatchOp = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "The User after the operations.", body = crate::openapi::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
+        (status = 400, description = "A malformed PatchOp (`invalidSyntax`), a bad path (`invalidPath`), a filter that matched nothing (`noTarget`), a bad value (`invalidValue`) or a readOnly/immutable target (`mutability`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 404, description = "No User with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 409, description = "`userName` would collide with another User (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` does not name the current version.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::BodyErrors,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -114,6 +202,23 @@ pub async fn patch(
 }
 
 /// DELETE /Users/{id}
+#[utoipa::path(
+    delete,
+    path = "/Users/{id}",
+    operation_id = "deleteUser",
+    tag = "Users",
+    summary = "Delete a User",
+    description = "Deletes the User and its group memberships.",
+    params(("id" = String, Path, description = "The User's `id`, as the server assigned it."), crate::openapi::IfMatch),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No User with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` does not name the current version.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        crate::openapi::Protected,
+        crate::openapi::ServerError,
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
