@@ -114,6 +114,29 @@ fn bench(c: &mut Criterion) {
     c.bench_function("store/insert user (durable, one request)", |b| {
         b.iter(|| new_user(&store, &reg, &tenant))
     });
+    // Group commit: 16 writers at once share transactions and fsyncs; reported per insert.
+    c.bench_function(
+        "store/insert user, 16 concurrent writers (per insert)",
+        |b| {
+            b.iter_custom(|iters| {
+                let threads = 16u64;
+                let per = iters.div_ceil(threads).max(1);
+                let start = std::time::Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| {
+                            for _ in 0..per {
+                                new_user(&store, &reg, &tenant);
+                            }
+                        });
+                    }
+                });
+                start
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per * threads) as f64)
+            })
+        },
+    );
     c.bench_function("store/get user by id", |b| {
         b.iter(|| {
             store
