@@ -42,3 +42,33 @@ start_postgres() {
     export SCIM_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/scim"
     echo "PostgreSQL test server: $SCIM_TEST_PG_URL"
 }
+
+# Python tools from PyPI, in a virtual environment of our own (never the system's Python).
+python_tools() {
+    local venv=${SCIM_VENV:-.venv}
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv" || { apt_install python3-venv && python3 -m venv "$venv"; }
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@"
+    PYTHON="$venv/bin/python"
+    export PYTHON
+}
+
+# Starts the built binary on DATABASE_URL at a free loopback port with a fresh tenant/token;
+# sets SCIM_BASE and SCIM_TOKEN. The server is stopped when the shell exits.
+start_server() {
+    local db=$1 bin=target/debug/scim-server port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    local name="conformance-$RANDOM$RANDOM"
+    "$bin" --database-url "$db" tenant create "$name" >/dev/null
+    SCIM_TOKEN=$("$bin" --database-url "$db" token create --tenant "$name")
+    "$bin" --database-url "$db" serve --bind "127.0.0.1:$port" 2>"$SERVICES_DIR/server-$port.log" &
+    local pid=$!
+    _cleanup_steps+=("kill $pid")
+    for _ in $(seq 1 100); do
+        curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    SCIM_BASE="http://127.0.0.1:$port/scim/v2"
+    export SCIM_BASE SCIM_TOKEN
+}
