@@ -10,8 +10,14 @@
     reason = "tests fail loudly, with the response that broke them"
 )]
 
+mod auth;
+mod bulk;
 mod common;
 mod discovery;
+mod errors;
+mod etag;
 mod groups;
+mod isolation;
 mod list;
+mod readme_smoke;
 mod users;
