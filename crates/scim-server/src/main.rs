@@ -113,7 +113,11 @@ async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
         App::new()
             .route(
                 "/healthz",
-                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/plain; charset=utf-8")
+                        .body("ok")
+                }),
             )
             .route(
                 "/readyz",
@@ -121,8 +125,12 @@ async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
                     let store = ready.clone();
                     async move {
                         match web::block(move || store.ping()).await {
-                            Ok(Ok(())) => HttpResponse::Ok().body("ready"),
-                            _ => HttpResponse::ServiceUnavailable().body("database unreachable"),
+                            Ok(Ok(())) => HttpResponse::Ok()
+                                .content_type("text/plain; charset=utf-8")
+                                .body("ready"),
+                            _ => HttpResponse::ServiceUnavailable()
+                                .content_type("text/plain; charset=utf-8")
+                                .body("database unreachable"),
                         }
                     }
                 }),
