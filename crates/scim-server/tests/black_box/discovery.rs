@@ -242,3 +242,24 @@ fn health_endpoints_carry_a_request_id() {
         }
     });
 }
+
+#[test]
+fn the_openapi_document_is_served() {
+    each_backend(|srv: &Server| {
+        let r = srv.raw("GET", "/scim/v2/openapi.json").send();
+        assert_eq!(r.status, 200, "{r:?}");
+        let doc = r.json();
+        assert!(
+            doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
+            "{doc}"
+        );
+        let paths = doc["paths"].as_object().expect("paths");
+        for p in ["/Users", "/Users/{id}", "/Groups", "/Bulk", "/.search"] {
+            assert!(
+                paths.keys().any(|k| k.ends_with(p)),
+                "{p} missing from {:?}",
+                paths.keys().collect::<Vec<_>>()
+            );
+        }
+    });
+}

@@ -18,6 +18,7 @@ mod errors;
 mod etag;
 mod groups;
 mod isolation;
+mod limits;
 mod list;
 mod readme_smoke;
 mod users;

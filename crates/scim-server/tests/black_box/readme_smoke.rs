@@ -170,3 +170,67 @@ fn the_readme_run_command_works_in_an_empty_directory() {
         show_log()
     );
 }
+
+/// `SCIM_DATABASE_URL` and `SCIM_BIND` work as `--database-url` and `--bind` do (issue #4's
+/// command-line contract), for the server and for the tenant and token commands.
+#[test]
+fn environment_variables_work_as_the_flags_do() {
+    for db in scim_store::testing::TestDb::all() {
+        let port = free_port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let with_env = |args: &[&str]| {
+            let mut c = Command::new(crate::common::BIN);
+            c.args(args)
+                .env("SCIM_DATABASE_URL", &db.url)
+                .env("SCIM_BIND", format!("127.0.0.1:{port}"))
+                .stdin(Stdio::null());
+            c
+        };
+        let out = with_env(&["tenant", "create", "env-tenant"])
+            .output()
+            .expect("tenant create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = with_env(&["token", "create", "--tenant", "env-tenant"])
+            .output()
+            .expect("token create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string();
+        let mut server = with_env(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let http = agent();
+        let up = crate::common::wait_until_up(&http, &format!("{origin}/healthz"), &mut server);
+        let status = up.then(|| {
+            http.get(format!("{origin}/scim/v2/Users"))
+                .header("Authorization", format!("Bearer {token}"))
+                .call()
+                .map(|r| r.status().as_u16())
+        });
+        let _ = server.kill();
+        let _ = server.wait();
+        assert!(
+            up,
+            "serve with SCIM_BIND={port} did not come up ({:?})",
+            db.kind()
+        );
+        assert_eq!(
+            status.and_then(Result::ok),
+            Some(200),
+            "token from SCIM_DATABASE_URL refused ({:?})",
+            db.kind()
+        );
+    }
+}

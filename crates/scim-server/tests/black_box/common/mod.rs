@@ -182,6 +182,11 @@ impl Server {
         self.cli_ok(&["token", "create", "--tenant", name])
     }
 
+    /// The server's database, for setup no command or endpoint offers yet (tenant settings).
+    pub fn store(&self) -> &scim_store::Store {
+        &self._db.store
+    }
+
     /// A request to a SCIM path (`/Users`), authenticated as the default tenant.
     pub fn req(&self, method: &str, scim_path: &str) -> Req<'_> {
         Req::new(
