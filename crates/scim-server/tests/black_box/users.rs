@@ -37,6 +37,10 @@ fn create_returns_201_location_etag_and_never_the_password() {
         assert_eq!(u["active"], json!(true));
         assert!(u.get("password").is_none(), "password returned: {u}");
         assert!(!r.text.contains("Sup3r-secret!"), "{r:?}");
+        assert!(
+            !srv.log_text().contains("Sup3r-secret!"),
+            "password in the log"
+        );
 
         let r = srv.get(&format!("/Users/{id}"));
         assert_eq!(r.status, 200, "{r:?}");
@@ -408,5 +412,64 @@ fn meta_dates_in_write_responses_match_later_reads() {
             .send();
         assert_eq!(r.status, 200, "{r:?}");
         assert_eq!(r.json()["totalResults"], json!(1), "{r:?}");
+    });
+}
+
+/// What Microsoft's validator and Postman suite send (clients.md E21, E22, E23): attribute
+/// names in any case, add on a filtered element that doesn't exist yet, `"True"` in filters.
+#[test]
+fn entra_validator_quirks() {
+    each_backend(|srv: &Server| {
+        let r = srv.post(
+            "/Users",
+            &json!({
+                "schemas": [urn::USER, urn::ENTERPRISE],
+                "UserName": "Validator@example.com",
+                "Active": true,
+                "DisplayName": "Val Idator",
+                "Emails": [{"Primary": true, "Type": "work", "Value": "validator@example.com"}],
+                urn::ENTERPRISE: {"Department": "QA"}
+            }),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        let u = r.json();
+        let id = id_of(&u);
+        assert_eq!(u["userName"], json!("Validator@example.com"), "{u}");
+        assert_eq!(
+            u["emails"][0]["value"],
+            json!("validator@example.com"),
+            "{u}"
+        );
+        assert_eq!(u[urn::ENTERPRISE]["department"], json!("QA"), "{u}");
+        let l = srv
+            .get("/Users?filter=DisplayName%20eq%20%22Val%20Idator%22")
+            .json();
+        assert_eq!(l["totalResults"], json!(1), "{l}");
+
+        // Add to elements that don't exist yet creates them, with the filter's type/primary.
+        let path = format!("/Users/{id}");
+        let r = srv.patch(
+            &path,
+            &json!([
+                {"op": "add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"},
+                {"op": "add", "path": "addresses[type eq \"work\"].locality", "value": "Redmond"},
+                {"op": "add", "path": "roles[primary eq \"True\"].value", "value": "Reader"}
+            ]),
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        let u = r.json();
+        assert_eq!(u["phoneNumbers"][0]["type"], json!("mobile"), "{u}");
+        assert_eq!(
+            u["phoneNumbers"][0]["value"],
+            json!("+1 555 0100"),
+            "stored as sent: {u}"
+        );
+        assert_eq!(u["addresses"][0]["locality"], json!("Redmond"), "{u}");
+        assert_eq!(u["roles"][0]["value"], json!("Reader"), "{u}");
+        assert_eq!(u["roles"][0]["primary"], json!(true), "{u}");
+        let l = srv
+            .get("/Users?filter=roles%5Bprimary%20eq%20%22True%22%5D.value%20eq%20%22Reader%22")
+            .json();
+        assert_eq!(l["totalResults"], json!(1), "{l}");
     });
 }

@@ -144,7 +144,15 @@ impl Server {
                 .stderr(File::create(&log).expect("server log file"))
                 .spawn()
                 .expect("start scim-server");
-            if wait_until_up(&agent, &format!("{origin}/healthz"), &mut child) {
+            // Up, and it is ours: our token works there (another test's server could have
+            // taken the port while ours was still migrating).
+            let ours = wait_until_up(&agent, &format!("{origin}/healthz"), &mut child)
+                && Req::new(&agent, "GET", format!("{origin}{SCIM}/Users?count=0"))
+                    .bearer(&token)
+                    .send()
+                    .status
+                    == 200;
+            if ours {
                 return Server {
                     child,
                     origin,
@@ -158,7 +166,12 @@ impl Server {
                 };
             }
             // Lost the port to someone else (or failed outright): show why, try another.
-            eprintln!("[{backend}] server exited early:\n{}", tail(&log));
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!(
+                "[{backend}] server did not start on {origin}:\n{}",
+                tail(&log)
+            );
         }
         panic!(
             "[{backend}] scim-server would not start; last log:\n{}",
@@ -251,6 +264,11 @@ impl Server {
             self.backend
         );
         r.json()
+    }
+
+    /// The server's whole log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The last lines of the server's log.
