@@ -110,7 +110,13 @@ async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
         let state = state.clone();
         let ready = state.store.clone();
         let metrics = metrics.clone();
+        let observed = state.metrics.clone();
         App::new()
+            // One middleware for every route (health, metrics and the API alike): request ids,
+            // access logs, metrics, SCIM bodies for framework errors.
+            .wrap(actix_web::middleware::from_fn(move |req, next| {
+                scim_server::observe::middleware(observed.clone(), req, next)
+            }))
             .route(
                 "/healthz",
                 web::get().to(|| async {
@@ -146,7 +152,7 @@ async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
                     }
                 }),
             )
-            .service(scim_server::scope(&mount, state))
+            .service(web::scope(&mount).configure(move |c| scim_server::configure(c, state)))
     })
     .bind(bind)?
     .run()

@@ -14,8 +14,12 @@ use crate::error::ApiError;
 /// How often a write without `If-Match` re-reads after losing a race to a concurrent writer.
 pub(crate) const RETRIES: usize = 5;
 
+/// The time of a write, truncated to microseconds: PostgreSQL keeps no finer, and a response
+/// must show the same `meta` times a later read will.
 pub(crate) fn now(state: &crate::state::AppState) -> chrono::NaiveDateTime {
-    state.clock.now().naive_utc()
+    use chrono::{DurationRound, TimeDelta};
+    let t = state.clock.now().naive_utc();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 
 pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<(), ApiError> {
