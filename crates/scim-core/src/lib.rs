@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod policy;
 pub mod projection;
 pub mod query;
 pub mod resource;

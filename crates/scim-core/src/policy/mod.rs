@@ -1,0 +1,39 @@
+//! Provisioning policy: what happens to accounts after SCIM moved them, as pure functions.
+//!
+//! Everything here is a function of (tenant settings, user record, memberships, `now`) →
+//! decision; nothing reads a clock or a database. The store persists decisions in one
+//! transaction, the server's workers run them. The rules come from the vendor documents the
+//! product is modelled on (Code42/Incydr's deactivation delay, legal hold and local users;
+//! DivvyCloud's organization, role and admin-tier mappings and session-ending events;
+//! Invicti's email-as-identifier) and are described in `DESIGN.md`, "Provisioning policy":
+//!
+//! - [`lifecycle`]: active → pending deactivation → deactivated / blocked, with the delay,
+//!   legal hold, administrator actions and unmapped users ([`decide`], [`create`]);
+//! - [`origin`]: local accounts that the provider may not touch ([`check_provider_op`]);
+//! - [`entitlements`]: organization, roles and admin tier from groups and attributes
+//!   ([`EntitlementRules`]);
+//! - [`validation`]: the per-tenant userName / primary email / country rules;
+//! - [`password`]: whether a sent password is kept;
+//! - [`events`] and [`log`]: what the outbox and the sync log receive.
+
+pub mod attribute;
+pub mod entitlements;
+pub mod events;
+pub mod lifecycle;
+pub mod log;
+pub mod origin;
+pub mod settings;
+
+pub use attribute::AttributeReader;
+pub use entitlements::{AdminTier, EntitlementRules, Entitlements};
+pub use events::{PolicyEvent, RevocationCause, merge_events};
+pub use lifecycle::{
+    BlockReason, DeactivationReason, Decision, JobAction, LifecycleEvent, LifecycleState,
+    UserLifecycle, create, decide, due_after,
+};
+pub use log::{LogAction, LogRecord};
+pub use origin::{Origin, ProviderOp, check_provider_op};
+pub use settings::{
+    AdminTiers, DEFAULT_DEACTIVATION_DELAY_SECS, DEFAULT_ORG, OrgMapping, PolicySettings,
+    RoleMapping, ValidationRules,
+};
