@@ -21,6 +21,7 @@ pub mod entitlements;
 pub mod events;
 pub mod lifecycle;
 pub mod log;
+pub mod mappings;
 pub mod origin;
 pub mod settings;
 
@@ -32,6 +33,7 @@ pub use lifecycle::{
     UserLifecycle, create, decide, due_after,
 };
 pub use log::{LogAction, LogRecord};
+pub use mappings::{EntitlementChange, MappingInput, MappingOutcome, MappingReport, diff};
 pub use origin::{Origin, ProviderOp, check_provider_op};
 pub use settings::{
     AdminTiers, DEFAULT_DEACTIVATION_DELAY_SECS, DEFAULT_ORG, OrgMapping, PolicySettings,
