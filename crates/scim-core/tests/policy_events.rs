@@ -1,9 +1,5 @@
 //! Tests of the event vocabulary (stable kinds, payload shapes, which events end sessions),
 //! of the settings JSON the store shares with policy, and of the local-account checks.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers report a broken fixture by panicking"
-)]
 
 use std::collections::BTreeMap;
 
