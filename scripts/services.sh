@@ -57,7 +57,7 @@ python_tools() {
 # Starts the built binary on DATABASE_URL at a free loopback port with a fresh tenant/token;
 # sets SCIM_BASE and SCIM_TOKEN. The server is stopped when the shell exits.
 start_server() {
-    local db=$1 bin=target/debug/scim-server port
+    local db=$1 bin=${CARGO_TARGET_DIR:-target}/debug/scim-server port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     local name="conformance-$RANDOM$RANDOM"
     "$bin" --database-url "$db" tenant create "$name" >/dev/null
