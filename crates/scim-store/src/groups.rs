@@ -288,7 +288,9 @@ pub fn replace(
 /// members), or `None` when only membership changed — then the document, its columns and
 /// search document are not rewritten, so concurrent member additions never overwrite each
 /// other's attribute changes. `member_ops` are applied in order as SQL (see
-/// [`crate::members`]). Version checked when `expected_version` is given, and bumped by one.
+/// [`crate::members`]). Version checked when `expected_version` is given, and bumped by one —
+/// unless only membership was asked to change and no membership row changed, which writes
+/// nothing and keeps the version.
 ///
 /// Every call bumps the version, even with no ops and no document: the server skips the
 /// write when core's `ChangeSet::is_empty` says the request changed nothing.
@@ -309,13 +311,54 @@ pub fn patch(
     member_ops: &[MemberOp],
     now: NaiveDateTime,
 ) -> Result<StoredResource> {
+    patch_reporting(
+        conn,
+        registry,
+        tenant,
+        id,
+        expected_version,
+        resource,
+        member_ops,
+        now,
+    )
+    .map(|(stored, _)| stored)
+}
+
+/// [`patch`], also saying whether anything was written (false when only membership was asked
+/// to change and no row changed), so callers record and announce only real changes.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one write, stated in full by the caller"
+)]
+pub fn patch_reporting(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    id: &str,
+    expected_version: Option<i64>,
+    resource: Option<Value>,
+    member_ops: &[MemberOp],
+    now: NaiveDateTime,
+) -> Result<(StoredResource, bool)> {
     let cols = match resource {
         Some(doc) => Some(columns(registry, doc)?.1),
         None => None,
     };
-    let stored = bump(conn, tenant, id, expected_version, cols.as_ref(), now)?;
-    members::apply_ops(conn, registry, tenant, id, member_ops)?;
-    Ok(stored)
+    let changed = members::apply_ops(conn, registry, tenant, id, member_ops)?;
+    if cols.is_none() && changed == 0 {
+        // Membership ops that changed no row (a retried add, a removal of a non-member):
+        // nothing to write, so the version stays — only the precondition is still checked.
+        let current = get(conn, tenant, id)?.ok_or_else(|| not_found(id))?;
+        if let Some(v) = expected_version
+            && v != current.version
+        {
+            return Err(StoreError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        return Ok((current, false));
+    }
+    bump(conn, tenant, id, expected_version, cols.as_ref(), now).map(|s| (s, true))
 }
 
 /// Deletes the group: its own membership rows go with it (foreign-key cascade), and it is

@@ -153,12 +153,13 @@ pub(crate) fn apply_ops(
     tenant: &TenantId,
     group_id: &str,
     ops: &[MemberOp],
-) -> Result<()> {
+) -> Result<usize> {
+    let mut changed = 0;
     for op in ops {
-        match op {
+        changed += match op {
             MemberOp::Add(add) => {
                 let rows = resolve(conn, tenant, group_id, add)?;
-                insert(conn, tenant, group_id, &rows)?;
+                insert(conn, tenant, group_id, &rows)?
             }
             MemberOp::Remove(ids) => delete_ids(conn, tenant, group_id, ids)?,
             MemberOp::RemoveAll => delete_all(conn, tenant, group_id)?,
@@ -166,9 +167,9 @@ pub(crate) fn apply_ops(
             MemberOp::RemoveWhere(filter) => {
                 remove_where(conn, registry, tenant, group_id, filter)?
             }
-        }
+        };
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// Inserts the members of a new group (validated like any addition).
@@ -179,7 +180,7 @@ pub(crate) fn add(
     new: &[Member],
 ) -> Result<()> {
     let rows = resolve(conn, tenant, group_id, new)?;
-    insert(conn, tenant, group_id, &rows)
+    insert(conn, tenant, group_id, &rows).map(|_| ())
 }
 
 /// Makes the membership exactly `new`, as a diff: rows not in `new` are deleted, new ones
@@ -191,7 +192,7 @@ pub(crate) fn replace_all(
     tenant: &TenantId,
     group_id: &str,
     new: &[Member],
-) -> Result<()> {
+) -> Result<usize> {
     let current: Vec<(String, Option<String>)> = with_conn!(conn, |c| {
         group_members::table
             .filter(group_members::tenant_id.eq(tenant.as_str()))
@@ -218,11 +219,11 @@ pub(crate) fn replace_all(
         .filter(|id| !seen.contains(id.as_str()))
         .cloned()
         .collect();
-    delete_ids(conn, tenant, group_id, &gone)?;
+    let mut changed = delete_ids(conn, tenant, group_id, &gone)?;
     let rows = resolve(conn, tenant, group_id, &fresh)?;
-    insert(conn, tenant, group_id, &rows)?;
+    changed += insert(conn, tenant, group_id, &rows)?;
     for m in redisplay {
-        with_conn!(conn, |c| {
+        changed += with_conn!(conn, |c| {
             diesel::update(
                 group_members::table
                     .filter(group_members::tenant_id.eq(tenant.as_str()))
@@ -230,10 +231,10 @@ pub(crate) fn replace_all(
                     .filter(group_members::member_id.eq(&m.value)),
             )
             .set(group_members::display.eq(m.display.as_deref()))
-            .execute(&mut **c)?;
+            .execute(&mut **c)?
         });
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// Removes `member_id` from every group of the tenant and bumps those groups' version and
@@ -335,9 +336,10 @@ fn resolve(
 }
 
 /// Inserts rows, leaving members already present as they are (a retried add is harmless).
-fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) -> Result<()> {
+fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) -> Result<usize> {
+    let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
-        with_conn!(conn, |c| {
+        n += with_conn!(conn, |c| {
             let values: Vec<_> = chunk
                 .iter()
                 .map(|r| {
@@ -353,10 +355,10 @@ fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) 
             diesel::insert_into(group_members::table)
                 .values(values)
                 .on_conflict_do_nothing()
-                .execute(&mut **c)?;
+                .execute(&mut **c)?
         });
     }
-    Ok(())
+    Ok(n)
 }
 
 fn delete_ids(
@@ -364,31 +366,32 @@ fn delete_ids(
     tenant: &TenantId,
     group_id: &str,
     ids: &[String],
-) -> Result<()> {
+) -> Result<usize> {
+    let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        with_conn!(conn, |c| {
+        n += with_conn!(conn, |c| {
             diesel::delete(
                 group_members::table
                     .filter(group_members::tenant_id.eq(tenant.as_str()))
                     .filter(group_members::group_id.eq(group_id))
                     .filter(group_members::member_id.eq_any(chunk)),
             )
-            .execute(&mut **c)?;
+            .execute(&mut **c)?
         });
     }
-    Ok(())
+    Ok(n)
 }
 
-fn delete_all(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str) -> Result<()> {
-    with_conn!(conn, |c| {
+fn delete_all(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str) -> Result<usize> {
+    let n = with_conn!(conn, |c| {
         diesel::delete(
             group_members::table
                 .filter(group_members::tenant_id.eq(tenant.as_str()))
                 .filter(group_members::group_id.eq(group_id)),
         )
-        .execute(&mut **c)?;
+        .execute(&mut **c)?
     });
-    Ok(())
+    Ok(n)
 }
 
 /// `members[filter]` removal. The common case — `value eq "id"`, possibly several joined by
@@ -401,7 +404,7 @@ fn remove_where(
     tenant: &TenantId,
     group_id: &str,
     filter: &Filter,
-) -> Result<()> {
+) -> Result<usize> {
     let mut ids = Vec::new();
     if value_eq_ids(filter, &mut ids) {
         return delete_ids(conn, tenant, group_id, &ids);

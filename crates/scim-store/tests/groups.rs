@@ -433,7 +433,9 @@ fn remove_where_matches_core() {
             let mut expected: Vec<String> = expected.into_iter().map(|m| m.value).collect();
             expected.sort();
             let g = patch(s, &t, &id, Some(1), vec![MemberOp::RemoveWhere(filter)]).unwrap();
-            assert_eq!(g.version, 2);
+            // A removal that matched nobody writes nothing and keeps the version.
+            let removed_some = expected.len() < initial.len();
+            assert_eq!(g.version, if removed_some { 2 } else { 1 }, "{text}");
             assert_eq!(
                 member_ids(s, &t, &id),
                 expected,

@@ -223,10 +223,12 @@ pub fn patch(
         let (registry, t, i, n) = (st.registry.clone(), tenant.clone(), id.to_string(), now(st));
         let changed: Vec<String> = outcome.changes.attributes.iter().cloned().collect();
         let result = st.store.write(move |c| {
-            let stored = groups::patch(c, &registry, &t, &i, version, resource, &member_ops, n)?;
-            let detail = json!({"changed": changed, "memberOperations": member_ops.iter().map(describe_member_op).collect::<Vec<_>>()});
-            let change = Change { at: n, action: "update", resource_type: "Group", id: &i, detail, events: vec!["group.updated"] };
-            record(c, &t, change)?;
+            let (stored, wrote) = groups::patch_reporting(c, &registry, &t, &i, version, resource, &member_ops, n)?;
+            if wrote {
+                let detail = json!({"changed": changed, "memberOperations": member_ops.iter().map(describe_member_op).collect::<Vec<_>>()});
+                let change = Change { at: n, action: "update", resource_type: "Group", id: &i, detail, events: vec!["group.updated"] };
+                record(c, &t, change)?;
+            }
             let members = members_if(c, &t, &i, with_members)?;
             Ok((stored, members))
         });
