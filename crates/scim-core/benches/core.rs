@@ -6,7 +6,10 @@
     clippy::expect_used,
     reason = "a benchmark whose fixtures are broken must stop loudly, not measure nothing"
 )]
-#![expect(missing_docs, reason = "criterion_group! generates an undocumented pub fn")]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scim_core::filter::{eval, parse_filter};

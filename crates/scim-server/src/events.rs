@@ -154,8 +154,10 @@ mod tests {
                 .write(|c| scim_store::tenants::create(c, "t", chrono::Utc::now().naive_utc()))
                 .unwrap()
                 .id;
-            let a = crate::service::users::create(&state, &tenant, json!({"userName": "a"})).unwrap();
-            let b = crate::service::users::create(&state, &tenant, json!({"userName": "b"})).unwrap();
+            let a =
+                crate::service::users::create(&state, &tenant, json!({"userName": "a"})).unwrap();
+            let b =
+                crate::service::users::create(&state, &tenant, json!({"userName": "b"})).unwrap();
             let patch = scim_core::patch::PatchRequest::parse(&json!({
                 "Operations": [{"op": "replace", "value": {"active": false}}]
             }))
@@ -177,14 +179,25 @@ mod tests {
             let mut d = Dispatcher::new(db.store.clone(), Arc::new(handler), Arc::new(SystemClock));
             d.retry_after = Duration::ZERO;
             assert_eq!(d.run_once().unwrap(), 1);
-            assert_eq!(*seen.lock().unwrap(), vec![(b.id.clone(), "user.created".to_string())]);
+            assert_eq!(
+                *seen.lock().unwrap(),
+                vec![(b.id.clone(), "user.created".to_string())]
+            );
 
             // Second pass: a's events arrive, in order, exactly once.
             *refuse_a.lock().unwrap() = false;
             assert_eq!(d.run_once().unwrap(), 3);
-            let kinds: Vec<String> = seen.lock().unwrap()[1..].iter().map(|(_, k)| k.clone()).collect();
+            let kinds: Vec<String> = seen.lock().unwrap()[1..]
+                .iter()
+                .map(|(_, k)| k.clone())
+                .collect();
             assert_eq!(kinds, ["user.created", "user.updated", "user.deactivated"]);
-            assert_eq!(d.run_once().unwrap(), 0, "nothing is delivered twice ({:?})", db.kind());
+            assert_eq!(
+                d.run_once().unwrap(),
+                0,
+                "nothing is delivered twice ({:?})",
+                db.kind()
+            );
         }
     }
 }

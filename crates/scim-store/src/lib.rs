@@ -19,17 +19,17 @@ pub mod jobs;
 pub mod members;
 mod migrate;
 pub mod model;
-pub mod query;
 pub mod outbox;
+pub mod query;
 pub mod schema;
 pub mod search;
 pub mod settings;
 pub mod sync_log;
 pub mod tenants;
-pub mod tokens;
-pub mod users;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
