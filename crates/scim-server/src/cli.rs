@@ -68,6 +68,14 @@ pub enum TenantAction {
         /// Unique tenant name.
         name: String,
     },
+    /// Change a tenant's settings (a running server picks them up for later changes).
+    Set {
+        /// Tenant name.
+        name: String,
+        /// Seconds between the provider's deactivation and the destructive step (0 allowed).
+        #[arg(long)]
+        deactivation_delay: Option<u64>,
+    },
 }
 
 /// `token` actions.

@@ -61,6 +61,26 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let t = store.write(move |c| tenants::create(c, &name, now()))?;
             println!("{}", t.id);
         }
+        Command::Tenant {
+            action:
+                TenantAction::Set {
+                    name,
+                    deactivation_delay,
+                },
+        } => {
+            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            let t = store
+                .read(|c| tenants::by_name(c, &name))?
+                .ok_or_else(|| format!("no tenant named {name:?}"))?;
+            store.write(move |c| {
+                let mut settings = tenants::settings(c, &t.id)?;
+                if let Some(secs) = deactivation_delay {
+                    settings.deactivation_delay_secs = secs;
+                }
+                tenants::update_settings(c, &t.id, &settings)
+            })?;
+            eprintln!("tenant {name} updated");
+        }
         Command::Token {
             action: TokenAction::Create { tenant, label },
         } => {
