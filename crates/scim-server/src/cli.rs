@@ -56,6 +56,19 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print a tenant's sync log, newest first (tab-separated: time, actor, action, type, id,
+    /// detail).
+    SyncLog {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// Only changes to this user (or group) id.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only changes at or after this time (RFC 3339, or a date).
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Print the OpenAPI document (JSON) on stdout; needs no database.
     Openapi,
 }

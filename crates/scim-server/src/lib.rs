@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that knows HTTP, content types, tokens and
 //! time. Handlers read top to bottom: extract → core → store → respond.
 
+pub mod admin_cli;
 pub mod auth;
 pub mod cli;
 pub mod error;

@@ -43,6 +43,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Openapi => {
             println!("{}", scim_server::openapi::document().to_pretty_json()?);
         }
+        Command::SyncLog {
+            tenant,
+            user,
+            since,
+        } => scim_server::admin_cli::sync_log(&cli.database_url, &tenant, user, since)?,
         Command::Migrate => {
             let store = Store::open(
                 &cli.database_url,

@@ -1,0 +1,73 @@
+//! The operator commands of the binary beyond serving: what an administrator runs from a
+//! script. Each opens the database itself, so they work while a server runs on it.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use scim_store::sync_log::{self, LogQuery};
+use scim_store::{Store, StoreOptions, Tenant, tenants};
+
+/// Errors of a command, printed by `main` as `error: …`.
+pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// Opens the store (migrating, as every command does).
+pub fn open(database_url: &str) -> CliResult<Store> {
+    Ok(Store::open(database_url, StoreOptions::default())?)
+}
+
+/// The tenant with this name, or an error that says how to create it.
+pub fn tenant(store: &Store, name: &str) -> CliResult<Tenant> {
+    store.read(|c| tenants::by_name(c, name))?.ok_or_else(|| {
+        format!("no tenant named {name:?}; create it with `scim-server tenant create`").into()
+    })
+}
+
+/// Parses `--since`: RFC 3339 (`2026-11-30T08:00:00Z`) or a date (`2026-11-30`, midnight UTC).
+pub fn parse_time(text: &str) -> CliResult<NaiveDateTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc).naive_utc());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN));
+    }
+    Err(format!(
+        "{text:?} is not a time; use RFC 3339 (2026-11-30T08:00:00Z) or a date (2026-11-30)"
+    )
+    .into())
+}
+
+/// `scim-server sync-log --tenant NAME [--user ID] [--since TIME]`: every matching entry,
+/// newest first, one tab-separated line each: time, actor, action, resource type, id, detail.
+pub fn sync_log(
+    database_url: &str,
+    tenant_name: &str,
+    user: Option<String>,
+    since: Option<String>,
+) -> CliResult {
+    let store = open(database_url)?;
+    let t = tenant(&store, tenant_name)?;
+    let from = since.as_deref().map(parse_time).transpose()?;
+    let mut query = LogQuery {
+        resource_id: user,
+        from,
+        limit: sync_log::MAX_PAGE,
+        ..LogQuery::default()
+    };
+    loop {
+        let page = store.read(|c| sync_log::query(c, &t.id, &query))?;
+        for e in &page.entries {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                e.at.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                e.actor.as_str(),
+                e.action,
+                e.resource_type,
+                e.resource_id,
+                e.detail
+            );
+        }
+        match page.next {
+            Some(cursor) => query.before = Some(cursor),
+            None => return Ok(()),
+        }
+    }
+}
