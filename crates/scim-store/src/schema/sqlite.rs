@@ -53,6 +53,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    organizations (tenant_id, name) {
+        tenant_id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> BigInt,
         tenant_id -> Text,
@@ -102,6 +110,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_entitlements (tenant_id, user_id) {
+        tenant_id -> Text,
+        user_id -> Text,
+        organization -> Text,
+        roles -> Text,
+        admin_tier -> Text,
+        mapped -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (tenant_id, id) {
         tenant_id -> Text,
         id -> Text,
@@ -119,12 +139,17 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        lifecycle_state -> Nullable<Text>,
+        provider_active -> Bool,
+        mapped -> Bool,
+        sign_in_allowed -> Bool,
     }
 }
 
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(deactivation_jobs -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(organizations -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
 diesel::joinable!(sync_log -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -134,9 +159,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     deactivation_jobs,
     group_members,
     groups,
+    organizations,
     outbox,
     sync_log,
     tenants,
     user_emails,
+    user_entitlements,
     users,
 );
