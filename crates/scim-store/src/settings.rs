@@ -2,30 +2,34 @@
 //!
 //! Data and validation only. What the settings *mean* (when a user is deactivated, which
 //! organization and roles a membership gives) is provisioning policy and lives in
-//! `scim-core`; the store only guarantees that what it holds parses and is self-consistent, so
-//! policy code never meets a half-valid configuration. Unknown keys are refused
-//! (`deny_unknown_fields`) so a misspelt setting fails when it is written, not silently later.
+//! `scim_core::policy`, whose types the mapping fields reuse ([`OrgMapping`], [`RoleMapping`],
+//! [`AdminTiers`], [`ValidationRules`], re-exported here), so the JSON the store keeps is
+//! exactly what the rules read ([`TenantSettings::to_policy`]). The store only guarantees that
+//! what it holds parses and is self-consistent, so policy code never meets a half-valid
+//! configuration. Unknown keys are refused at every level (`deny_unknown_fields` on the
+//! store's own types, a round-trip check for core's, which ignore unknown keys) so a misspelt
+//! setting fails when it is written, not silently later.
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
+use scim_core::policy::PolicySettings;
+pub use scim_core::policy::{
+    AdminTiers, DEFAULT_DEACTIVATION_DELAY_SECS, DEFAULT_ORG, OrgMapping, RoleMapping,
+    ValidationRules,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Result, StoreError};
 
-/// Default delay between a provider's deactivation and the destructive step: 15 minutes.
-pub const DEFAULT_DEACTIVATION_DELAY_SECS: u64 = 900;
-
 /// Longest accepted delay (ten years): anything longer is a typo, and the bound keeps
 /// `now + delay` representable for every caller.
 pub const MAX_DEACTIVATION_DELAY_SECS: u64 = 10 * 366 * 24 * 3600;
 
-/// The organization users land in until a mapping places them.
-pub const DEFAULT_ORG: &str = "Default";
-
 /// Everything configurable per tenant. Every field has a default, so `{}` is a valid
-/// configuration (single default organization, 15-minute delay, no mappings, no LDAP).
+/// configuration (single default organization, 15-minute delay, no mappings, password sync
+/// on, no validation rule, no LDAP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TenantSettings {
@@ -43,6 +47,11 @@ pub struct TenantSettings {
     pub default_roles: BTreeMap<String, Vec<String>>,
     /// Groups that make their members Domain Admins or Organization Admins.
     pub admin_tiers: AdminTiers,
+    /// Keep (the hash of) a `password` the provider sends; when off, it is ignored.
+    pub password_sync: bool,
+    /// The per-tenant validation rules (userName is an email, primary email = userName,
+    /// ISO 3166-1 countries), each off by default.
+    pub validation: ValidationRules,
     /// Pull-mode source, when the tenant synchronizes from a directory.
     pub ldap: Option<LdapSource>,
     /// Requests per second accepted from this tenant's provider (none = server default).
@@ -51,76 +60,21 @@ pub struct TenantSettings {
 
 impl Default for TenantSettings {
     fn default() -> Self {
+        let policy = PolicySettings::default();
         TenantSettings {
-            deactivation_delay_secs: DEFAULT_DEACTIVATION_DELAY_SECS,
-            deactivate_unmapped: false,
-            org_mapping: OrgMapping::default(),
-            default_org: DEFAULT_ORG.to_string(),
-            role_mappings: Vec::new(),
-            default_roles: BTreeMap::new(),
-            admin_tiers: AdminTiers::default(),
+            deactivation_delay_secs: policy.deactivation_delay_secs,
+            deactivate_unmapped: policy.deactivate_unmapped,
+            org_mapping: policy.org_mapping,
+            default_org: policy.default_org,
+            role_mappings: policy.role_mappings,
+            default_roles: policy.default_roles,
+            admin_tiers: policy.admin_tiers,
+            password_sync: policy.password_sync,
+            validation: policy.validation,
             ldap: None,
             rate_limit_per_sec: None,
         }
     }
-}
-
-/// The four ways a tenant maps users to organizations, tagged by `method` in JSON
-/// (`{"method": "group", "map": {"Sales": "Acme Sales"}}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
-pub enum OrgMapping {
-    /// Everyone belongs to one organization.
-    Single {
-        /// Its name.
-        org: String,
-    },
-    /// A SCIM group (by displayName, case-sensitive) places its members in an organization.
-    Group {
-        /// Group displayName → organization name.
-        map: BTreeMap<String, String>,
-    },
-    /// An attribute of the user names the organization.
-    Attribute {
-        /// A SCIM attribute path (`urn:…:User:organization`) or a JSONPath (`$.…`).
-        path: String,
-        /// Create an organization the attribute names when it doesn't exist yet.
-        #[serde(default)]
-        create_missing: bool,
-    },
-    /// A custom attribute (configured extension) names the organization.
-    Custom {
-        /// The attribute's name or path.
-        attribute: String,
-    },
-}
-
-impl Default for OrgMapping {
-    fn default() -> Self {
-        OrgMapping::Single {
-            org: DEFAULT_ORG.to_string(),
-        }
-    }
-}
-
-/// One group → roles mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleMapping {
-    /// SCIM group displayName (case-sensitive, as the seed documents say).
-    pub group: String,
-    /// Roles the group's members get.
-    pub roles: Vec<String>,
-}
-
-/// Groups mapped to the two admin tiers. A group may appear in at most one list, once.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdminTiers {
-    /// Members are Domain Admins (and only that).
-    pub domain_admin_groups: Vec<String>,
-    /// Members are Organization Admins.
-    pub org_admin_groups: Vec<String>,
 }
 
 /// A directory the tenant's users are pulled from (hourly and on demand).
@@ -243,13 +197,60 @@ fn non_empty(what: &str, s: &str) -> Result<()> {
     }
 }
 
+/// The first key of `input` that did not survive parsing into `parsed` (its re-serialized
+/// form), as a dotted path: a key the typed settings don't know. Every settings type
+/// serializes all its fields, and maps keep their keys, so any key missing is unknown.
+fn unknown_key(input: &Value, parsed: &Value, path: &str) -> Option<String> {
+    let at = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (input, parsed) {
+        (Value::Object(i), Value::Object(p)) => i.iter().find_map(|(k, v)| match p.get(k) {
+            None => Some(at(k)),
+            Some(pv) => unknown_key(v, pv, &at(k)),
+        }),
+        (Value::Array(i), Value::Array(p)) => i
+            .iter()
+            .zip(p)
+            .enumerate()
+            .find_map(|(n, (iv, pv))| unknown_key(iv, pv, &format!("{path}[{n}]"))),
+        _ => None,
+    }
+}
+
 impl TenantSettings {
     /// Parses stored or submitted JSON and validates it; errors name the offending setting.
+    /// JSON written before `password_sync` and `validation` existed gets their defaults.
     pub fn from_json(value: &Value) -> Result<TenantSettings> {
         let settings: TenantSettings = serde_json::from_value(value.clone())
             .map_err(|e| invalid(format!("invalid tenant settings: {e}")))?;
+        if let Some(key) = unknown_key(value, &settings.to_json()?, "") {
+            return Err(invalid(format!(
+                "invalid tenant settings: unknown setting `{key}`"
+            )));
+        }
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The part of the settings provisioning policy reads, for `scim_core::policy`
+    /// (lifecycle decisions, entitlement rules, validation, password sync).
+    pub fn to_policy(&self) -> PolicySettings {
+        PolicySettings {
+            deactivation_delay_secs: self.deactivation_delay_secs,
+            deactivate_unmapped: self.deactivate_unmapped,
+            org_mapping: self.org_mapping.clone(),
+            default_org: self.default_org.clone(),
+            role_mappings: self.role_mappings.clone(),
+            default_roles: self.default_roles.clone(),
+            admin_tiers: self.admin_tiers.clone(),
+            password_sync: self.password_sync,
+            validation: self.validation,
+        }
     }
 
     /// The JSON form stored in `tenants.settings` (every field, defaults included).

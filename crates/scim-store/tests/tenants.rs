@@ -3,7 +3,9 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use chrono::{NaiveDate, NaiveDateTime};
-use scim_store::settings::{AdminTiers, LdapSource, OrgMapping, RoleMapping, TenantSettings};
+use scim_store::settings::{
+    AdminTiers, LdapSource, OrgMapping, RoleMapping, TenantSettings, ValidationRules,
+};
 use scim_store::testing::TestDb;
 use scim_store::{StoreError, TenantId, tenants, tokens};
 use serde_json::json;
@@ -89,6 +91,12 @@ fn full_settings() -> TenantSettings {
         admin_tiers: AdminTiers {
             domain_admin_groups: vec!["Admins".into()],
             org_admin_groups: vec!["admins".into()],
+        },
+        password_sync: false,
+        validation: ValidationRules {
+            user_name_is_email: true,
+            primary_email_is_user_name: false,
+            country_is_iso3166: true,
         },
         ldap: Some(LdapSource {
             url: "ldaps://dir.example.com".into(),
