@@ -13,9 +13,11 @@
 
 pub mod conn;
 pub mod dialect;
+pub mod entitlements;
 pub mod error;
 pub mod groups;
 pub mod jobs;
+pub mod lifecycle;
 pub mod members;
 mod migrate;
 pub mod model;

@@ -8,6 +8,12 @@
 //!
 //! The password never enters the resource JSON: the server hashes it and passes the PHC string
 //! separately; a document still carrying `password` is refused.
+//!
+//! The lifecycle columns (`lifecycle_state`, `lifecycle`, `origin`, `legal_hold`,
+//! `provider_active`, `mapped`, `sign_in_allowed`) are written at insert
+//! ([`insert_with_lifecycle`]) and then only by [`crate::lifecycle::save`]: a [`replace`] leaves
+//! them alone, so a caller can compare the stored `provider_active` with the new document's
+//! `active` before or after the replace and see the same change.
 
 use std::collections::HashMap;
 
@@ -16,35 +22,38 @@ use diesel::IntoSql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use scim_core::filter::eval::fold_case;
+use scim_core::policy::{DeactivationReason, LifecycleState, UserLifecycle};
 use scim_core::schema::SchemaRegistry;
 use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
+use crate::lifecycle::state_json;
 use crate::members::{self, GroupRef};
 use crate::model::{Origin, StoredResource, TenantId};
-use crate::search::search_document;
 use crate::with_conn;
 
+mod active;
 mod columns;
 mod types;
 
-use columns::{Email, columns, user_type};
+pub(crate) use active::{document_active, set_document_active};
+use columns::{Email, columns};
 pub use types::{NewUser, PasswordChange, UserRecord};
 
 /// Lifecycle a user starts in when `active` is true; policy moves it on with
-/// [`set_lifecycle`].
+/// [`crate::lifecycle::save`].
 pub const LIFECYCLE_ACTIVE: &str = "active";
 /// Lifecycle a user created with `active: false` starts in, so the column never claims an
 /// inactive user is active.
 pub const LIFECYCLE_DEACTIVATED: &str = "deactivated";
 
-fn parse_resource(id: &str, text: &str) -> Result<Value> {
+pub(crate) fn parse_resource(id: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Database(format!("user {id} has unreadable resource JSON: {e}")))
 }
 
-fn not_found(id: &str) -> StoreError {
+pub(crate) fn not_found(id: &str) -> StoreError {
     StoreError::NotFound {
         resource_type: "User",
         id: id.to_string(),
@@ -52,38 +61,97 @@ fn not_found(id: &str) -> StoreError {
 }
 
 /// Inserts a user at version 1 with its email rows. A userName another user of the tenant
-/// holds in any case is `Conflict { attribute: "userName" }`.
+/// holds in any case is `Conflict { attribute: "userName" }`. The lifecycle is the default
+/// of a user nobody decided about yet: active (or deactivated, when the document says
+/// `active: false`), not on legal hold, not mapped; policy code that knows more uses
+/// [`insert_with_lifecycle`].
 pub fn insert(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
     tenant: &TenantId,
     new: NewUser,
 ) -> Result<StoredResource> {
-    let (doc, cols) = columns(registry, new.resource)?;
-    let lifecycle = if cols.active {
-        LIFECYCLE_ACTIVE
+    let provider_active = document_active(&new.resource);
+    let state = if provider_active {
+        LifecycleState::Active
     } else {
-        LIFECYCLE_DEACTIVATED
+        LifecycleState::Deactivated {
+            reason: DeactivationReason::ProviderInactive,
+        }
     };
+    let lifecycle = UserLifecycle {
+        state,
+        origin: new.origin.into(),
+        legal_hold: false,
+        provider_active,
+        mapped: false,
+    };
+    insert_with_lifecycle(
+        conn,
+        registry,
+        tenant,
+        new,
+        &lifecycle,
+        state.sign_in_allowed(),
+    )
+}
+
+/// Inserts a user at version 1 with its email rows and the lifecycle record policy decided
+/// for it (`scim_core::policy::create`), in one row. The document's `active` follows
+/// `lifecycle.provider_active` (the provider's view, which the SCIM resource shows); a
+/// document without `active` keeps none when the provider's view is active. The origin of
+/// `new` and of `lifecycle` must agree (`Invalid` otherwise: which one is meant can't be
+/// guessed). A taken userName is `Conflict { attribute: "userName" }`.
+pub fn insert_with_lifecycle(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    mut new: NewUser,
+    lifecycle: &UserLifecycle,
+    sign_in_allowed: bool,
+) -> Result<StoredResource> {
+    if scim_core::policy::Origin::from(new.origin) != lifecycle.origin {
+        return Err(StoreError::Invalid(format!(
+            "user {} is inserted as {} but its lifecycle says {}",
+            new.id,
+            new.origin.as_str(),
+            lifecycle.origin.as_str()
+        )));
+    }
+    if document_active(&new.resource) != lifecycle.provider_active
+        && let Some(obj) = new.resource.as_object_mut()
+    {
+        obj.insert("active".into(), Value::Bool(lifecycle.provider_active));
+    }
+    let (doc, cols) = columns(registry, new.resource)?;
+    let state = state_json(&lifecycle.state)?;
     with_conn!(conn, |c| {
         diesel::insert_into(users::table)
             .values((
-                users::tenant_id.eq(tenant.as_str()),
-                users::id.eq(&new.id),
-                users::user_name.eq(&cols.user_name),
-                users::user_name_key.eq(&cols.user_name_key),
-                users::external_id.eq(cols.external_id.as_deref()),
-                users::display_name.eq(cols.display_name.as_deref()),
-                users::active.eq(cols.active),
-                users::lifecycle.eq(lifecycle),
-                users::origin.eq(new.origin.as_str()),
-                users::legal_hold.eq(false),
-                users::password_hash.eq(new.password_hash.as_deref()),
-                users::resource.eq(&cols.resource),
-                users::search.eq(search_value(&cols.search)),
-                users::version.eq(1_i64),
-                users::created_at.eq(new.now),
-                users::updated_at.eq(new.now),
+                (
+                    users::tenant_id.eq(tenant.as_str()),
+                    users::id.eq(&new.id),
+                    users::user_name.eq(&cols.user_name),
+                    users::user_name_key.eq(&cols.user_name_key),
+                    users::external_id.eq(cols.external_id.as_deref()),
+                    users::display_name.eq(cols.display_name.as_deref()),
+                    users::active.eq(cols.active),
+                    users::password_hash.eq(new.password_hash.as_deref()),
+                    users::resource.eq(&cols.resource),
+                    users::search.eq(search_value(&cols.search)),
+                    users::version.eq(1_i64),
+                    users::created_at.eq(new.now),
+                    users::updated_at.eq(new.now),
+                ),
+                (
+                    users::lifecycle_state.eq(Some(state.as_str())),
+                    users::lifecycle.eq(lifecycle.state.name()),
+                    users::origin.eq(lifecycle.origin.as_str()),
+                    users::legal_hold.eq(lifecycle.legal_hold),
+                    users::provider_active.eq(lifecycle.provider_active),
+                    users::mapped.eq(lifecycle.mapped),
+                    users::sign_in_allowed.eq(sign_in_allowed),
+                ),
             ))
             .execute(&mut **c)
             .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?;
@@ -137,9 +205,11 @@ fn write_emails(
     Ok(())
 }
 
-type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
+pub(crate) type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
 
-fn to_stored((id, version, created_at, updated_at, text): ResourceRow) -> Result<StoredResource> {
+pub(crate) fn to_stored(
+    (id, version, created_at, updated_at, text): ResourceRow,
+) -> Result<StoredResource> {
     let resource = parse_resource(&id, &text)?;
     Ok(StoredResource {
         id,
@@ -191,6 +261,26 @@ pub fn by_user_name(
             .optional()?
     });
     row.map(to_stored).transpose()
+}
+
+/// For local sign-in: the id, password hash (argon2 PHC string, if one was set) and whether
+/// sign-in is allowed of the user whose userName equals `user_name` ignoring case. The
+/// caller verifies the password and refuses sign-in when the flag is false.
+pub fn password_hash_by_user_name(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_name: &str,
+) -> Result<Option<(String, Option<String>, bool)>> {
+    let key = fold_case(user_name);
+    let row = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::user_name_key.eq(key.as_ref()))
+            .select((users::id, users::password_hash, users::sign_in_allowed))
+            .first::<(String, Option<String>, bool)>(&mut **c)
+            .optional()?
+    });
+    Ok(row)
 }
 
 type RecordRow = (
@@ -329,11 +419,16 @@ pub fn replace(
     })
 }
 
-/// Sets the lifecycle column, and `active` in both the column and the document. When
-/// `active` changes the resource changed, so the version and `updated_at` are bumped and the
-/// search document rewritten; a lifecycle-only change (e.g. `pending_deactivation` →
-/// `deactivated` for a user already shown inactive) keeps the version. Returns the user as
-/// it now is.
+/// Sets the one-word lifecycle column, and `active` in the `provider_active` column, the
+/// `active` column and the document; sign-in is allowed only for `active`. When `active`
+/// changes the resource changed, so the version and `updated_at` are bumped and the search
+/// document rewritten; a lifecycle-only change (e.g. `pending_deactivation` → `deactivated`
+/// for a user already shown inactive) keeps the version. Returns the user as it now is.
+///
+/// The older, one-word form of [`crate::lifecycle::save`]: it clears the full state
+/// (`lifecycle_state`), which [`crate::lifecycle::load`] then derives from the word, the
+/// user's open deactivation job and the legal hold. Policy code should call
+/// [`crate::lifecycle::save`], which keeps due times and reasons.
 #[allow(
     clippy::too_many_arguments,
     reason = "one write, stated in full by the caller"
@@ -360,7 +455,12 @@ pub fn set_lifecycle(
                 .filter(users::tenant_id.eq(tenant.as_str()))
                 .filter(users::id.eq(id)),
         )
-        .set(users::lifecycle.eq(lifecycle))
+        .set((
+            users::lifecycle.eq(lifecycle),
+            users::lifecycle_state.eq(None::<String>),
+            users::provider_active.eq(active),
+            users::sign_in_allowed.eq(lifecycle == LIFECYCLE_ACTIVE),
+        ))
         .returning((
             (
                 users::id,
@@ -377,36 +477,13 @@ pub fn set_lifecycle(
     let Some((row, was_active)) = row else {
         return Err(not_found(id));
     };
-    let mut stored = to_stored(row)?;
+    let stored = to_stored(row)?;
     if was_active == active
         && stored.resource.get("active").and_then(Value::as_bool) == Some(active)
     {
         return Ok(stored);
     }
-    if let Some(obj) = stored.resource.as_object_mut() {
-        obj.insert("active".into(), Value::Bool(active));
-    }
-    let search = search_document(registry, user_type(registry)?, &stored.resource);
-    let text = stored.resource.to_string();
-    let version: i64 = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id)),
-        )
-        .set((
-            users::active.eq(active),
-            users::resource.eq(&text),
-            users::search.eq(search_value(&search)),
-            users::version.eq(users::version + 1),
-            users::updated_at.eq(now),
-        ))
-        .returning(users::version)
-        .get_result(&mut **c)?
-    });
-    stored.version = version;
-    stored.updated_at = now;
-    Ok(stored)
+    set_document_active(conn, registry, tenant, stored, active, now)
 }
 
 /// Puts the user on legal hold or releases it. Not part of the SCIM document, so the version
