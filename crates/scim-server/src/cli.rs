@@ -1,7 +1,7 @@
 //! The command line. Its shape is a contract operators' scripts depend on (issue #4):
 //!
 //! ```text
-//! scim-server [--database-url URL] serve [--bind ADDR]
+//! scim-server [--database-url URL] serve [--bind ADDR] [--webhook-url URL]
 //! scim-server [--database-url URL] tenant create NAME
 //! scim-server [--database-url URL] token create --tenant NAME
 //! scim-server [--database-url URL] token revoke TOKEN_ID
@@ -41,6 +41,11 @@ pub enum Command {
         /// Public origin used in resource locations (default: from each request's Host).
         #[arg(long, env = "SCIM_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Deliver provisioning events as signed webhooks to this URL (POST, JSON, at least
+        /// once, in order per user). The HMAC-SHA256 signing secret comes only from the
+        /// environment variable SCIM_WEBHOOK_SECRET (at least 16 bytes), never from a flag.
+        #[arg(long, env = "SCIM_WEBHOOK_URL")]
+        webhook_url: Option<String>,
     },
     /// Manage tenants (one per identity-provider connection).
     Tenant {

@@ -18,6 +18,7 @@ pub mod routes;
 pub mod secrets;
 pub mod service;
 pub mod state;
+pub mod webhooks;
 
 pub use routes::{configure, scope};
 pub use state::{AppState, Clock, ServerConfig, SystemClock};

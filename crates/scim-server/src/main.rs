@@ -1,11 +1,14 @@
 //! The `scim-server` binary: a thin command line around the library.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
 use scim_server::cli::{Cli, Command, TenantAction, TokenAction};
+use scim_server::events::Dispatcher;
 use scim_server::secrets::{hash_secret, issue_token};
+use scim_server::webhooks::WebhookSink;
 use scim_server::{AppState, ServerConfig};
 use scim_store::{Store, StoreOptions, tenants, tokens};
 
@@ -119,25 +122,39 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             eprintln!("token {token_id} revoked");
         }
-        Command::Serve { bind, public_url } => {
+        Command::Serve {
+            bind,
+            public_url,
+            webhook_url,
+        } => {
+            // Webhooks: set up before anything else so a bad URL or a missing secret stops the
+            // start. An empty SCIM_WEBHOOK_URL means none.
+            let webhook = webhook_url
+                .filter(|u| !u.trim().is_empty())
+                .map(WebhookSink::from_env)
+                .transpose()?;
             let store = Store::open(&cli.database_url, StoreOptions::default())?;
             let config = ServerConfig {
                 public_url,
                 ..ServerConfig::default()
             };
             let state = AppState::new(store, config)?;
-            serve(state, &bind)?;
+            serve(state, &bind, webhook)?;
         }
     }
     Ok(())
 }
 
 #[actix_web::main]
-async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
+async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std::io::Result<()> {
     tracing::info!(%bind, "scim-server listening");
+    // Webhook delivery runs beside the HTTP server (started once the port is bound, stopped
+    // after the server has drained).
+    let store = state.store.clone();
+    let clock = state.clock.clone();
     let mount = state.config.mount_path.clone();
     let metrics = state.metrics.clone();
-    HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let state = state.clone();
         let ready = state.store.clone();
         let metrics = metrics.clone();
@@ -186,6 +203,22 @@ async fn serve(state: AppState, bind: &str) -> std::io::Result<()> {
             .service(web::scope(&mount).configure(move |c| scim_server::configure(c, state)))
     })
     .bind(bind)?
-    .run()
-    .await
+    .run();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = webhook.map(|sink| {
+        tracing::info!(url = %sink.display_url(), "delivering events by webhook");
+        let d = Dispatcher::new(store, Arc::new(sink), clock);
+        actix_web::rt::spawn(d.run(async move {
+            let _ = stopped.await;
+        }))
+    });
+    let result = server.await;
+    let _ = stop.send(());
+    if let Some(task) = dispatcher {
+        // Waits for the delivery in hand (at most the webhook timeout); the rest of the batch
+        // is given back to the outbox for the next start or another instance.
+        let _ = task.await;
+        tracing::info!("webhook delivery stopped");
+    }
+    result
 }
