@@ -1,13 +1,16 @@
-//! Tenants, their settings and API tokens, on both backends.
+//! Tenants, their settings (with the provisioning policy fields core reads) and API tokens,
+//! on both backends.
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::RunQueryDsl;
+use scim_core::policy::PolicySettings;
 use scim_store::settings::{
     AdminTiers, LdapSource, OrgMapping, RoleMapping, TenantSettings, ValidationRules,
 };
 use scim_store::testing::TestDb;
-use scim_store::{StoreError, TenantId, tenants, tokens};
+use scim_store::{Conn, StoreError, TenantId, tenants, tokens};
 use serde_json::json;
 
 fn t0() -> NaiveDateTime {
@@ -366,4 +369,106 @@ fn tokens_create_get_revoke_list() {
         s.write(move |c| tenants::delete(c, &id)).unwrap();
         assert_eq!(s.read(|c| tokens::get(c, "tok1")).unwrap(), None);
     }
+}
+
+#[test]
+fn settings_policy_fields_round_trip_and_old_json() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = s.write(|c| tenants::create(c, "acme", t0())).unwrap().id;
+        let settings = TenantSettings {
+            password_sync: false,
+            validation: ValidationRules {
+                user_name_is_email: true,
+                primary_email_is_user_name: true,
+                country_is_iso3166: false,
+            },
+            org_mapping: OrgMapping::Custom {
+                attribute: "c42OrgName".into(),
+            },
+            role_mappings: vec![RoleMapping {
+                group: "Eng".into(),
+                roles: vec!["engineer".into()],
+            }],
+            ..TenantSettings::default()
+        };
+        let (t2, written) = (t.clone(), settings.clone());
+        s.write(move |c| tenants::update_settings(c, &t2, &written))
+            .unwrap();
+        let kept = s.read(|c| tenants::settings(c, &t)).unwrap();
+        assert_eq!(kept, settings, "{:?}", db.kind());
+        // Core reads the stored JSON straight into the same policy settings.
+        let policy = PolicySettings::from_json(&kept.to_json().unwrap()).unwrap();
+        assert_eq!(kept.to_policy(), policy);
+        assert!(!policy.password_sync && policy.validation.primary_email_is_user_name);
+
+        // A row written before the policy fields existed reads with their defaults.
+        let old = r#"{"deactivation_delay_secs": 60, "deactivate_unmapped": true,
+                      "org_mapping": {"method": "single", "org": "Acme"},
+                      "default_org": "Acme", "role_mappings": [], "default_roles": {},
+                      "admin_tiers": {"domain_admin_groups": [], "org_admin_groups": []},
+                      "ldap": null, "rate_limit_per_sec": null}"#;
+        let t2 = t.clone();
+        s.write(move |c| {
+            let n = match c {
+                Conn::Sqlite(c) => {
+                    diesel::sql_query("UPDATE tenants SET settings = ? WHERE id = ?")
+                        .bind::<diesel::sql_types::Text, _>(old)
+                        .bind::<diesel::sql_types::Text, _>(t2.as_str())
+                        .execute(*c)
+                }
+                Conn::Pg(c) => diesel::sql_query("UPDATE tenants SET settings = $1 WHERE id = $2")
+                    .bind::<diesel::sql_types::Text, _>(old)
+                    .bind::<diesel::sql_types::Text, _>(t2.as_str())
+                    .execute(*c),
+            };
+            assert_eq!(n.unwrap(), 1);
+            Ok(())
+        })
+        .unwrap();
+        let kept = s.read(|c| tenants::settings(c, &t)).unwrap();
+        assert_eq!(kept.deactivation_delay_secs, 60);
+        assert!(kept.password_sync, "password sync defaults to on");
+        assert_eq!(kept.validation, ValidationRules::default());
+        assert_eq!(kept.to_policy().default_org, "Acme");
+    }
+}
+
+#[test]
+fn settings_refuse_unknown_keys_inside_core_types() {
+    let cases = [
+        (
+            json!({"validation": {"user_name_is_mail": true}}),
+            "validation.user_name_is_mail",
+        ),
+        (
+            json!({"role_mappings": [{"group": "a", "roles": []}, {"group": "b", "roles": [], "x": 1}]}),
+            "role_mappings[1].x",
+        ),
+        (
+            json!({"admin_tiers": {"domain_admins": []}}),
+            "admin_tiers.domain_admins",
+        ),
+        (
+            json!({"org_mapping": {"method": "group", "map": {"G": "O"}, "create_missing": true}}),
+            "org_mapping.create_missing",
+        ),
+        (json!({"password_synch": false}), "password_synch"),
+    ];
+    for (bad, key) in cases {
+        let err = TenantSettings::from_json(&bad).unwrap_err();
+        let StoreError::Invalid(msg) = &err else {
+            panic!("{bad}: {err:?}");
+        };
+        assert!(msg.contains(key), "{bad}: {msg}");
+    }
+    // Map keys are data, not settings.
+    let ok = TenantSettings::from_json(&json!({
+        "org_mapping": {"method": "group", "map": {"anything": "Org"}},
+        "default_roles": {"Org": ["r"]},
+        "validation": {"country_is_iso3166": true},
+        "password_sync": false
+    }))
+    .unwrap();
+    assert!(ok.validation.country_is_iso3166 && !ok.password_sync);
 }
