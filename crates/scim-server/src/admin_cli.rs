@@ -71,3 +71,54 @@ pub fn sync_log(
         }
     }
 }
+
+/// `scim-server user state --tenant NAME USER_ID`: one word, `active`,
+/// `pending_deactivation`, `deactivated` or `blocked`.
+pub fn user_state(database_url: &str, tenant_name: &str, user_id: &str) -> CliResult {
+    let store = open(database_url)?;
+    let t = tenant(&store, tenant_name)?;
+    let state = store
+        .read(|c| scim_store::lifecycle::state_name(c, &t.id, user_id))?
+        .ok_or_else(|| format!("tenant {tenant_name} has no user {user_id:?}"))?;
+    println!("{state}");
+    Ok(())
+}
+
+/// `scim-server legal-hold set|clear --tenant NAME USER_ID`: puts a user on legal hold (never
+/// deactivated; blocked at the due time instead) or releases it (deactivated at once if the
+/// provider still has the user inactive). Recorded in the sync log as an administrator action.
+pub fn legal_hold(database_url: &str, tenant_name: &str, user_id: &str, set: bool) -> CliResult {
+    let store = open(database_url)?;
+    let t = tenant(&store, tenant_name)?;
+    let registry = std::sync::Arc::new(scim_core::schema::SchemaRegistry::standard());
+    let event = if set {
+        scim_core::policy::LifecycleEvent::LegalHoldSet
+    } else {
+        scim_core::policy::LifecycleEvent::LegalHoldReleased
+    };
+    let (tid, uid) = (t.id.clone(), user_id.to_string());
+    let now = Utc::now();
+    let decision = store.write(move |c| {
+        crate::service::lifecycle::handle(
+            c,
+            &registry,
+            &tid,
+            &uid,
+            event,
+            scim_store::Actor::Admin,
+            now,
+        )
+        .map_err(|e| match e {
+            crate::service::lifecycle::LifecycleError::Store(e) => e,
+            crate::service::lifecycle::LifecycleError::Policy(e) => {
+                scim_store::StoreError::Invalid(e.to_string())
+            }
+        })
+    })?;
+    eprintln!(
+        "user {user_id}: legal hold {}, state {}",
+        if set { "set" } else { "released" },
+        decision.user.state.name()
+    );
+    Ok(())
+}

@@ -61,6 +61,18 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Users' lifecycle.
+    User {
+        /// User action.
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Put a user on legal hold, or release the hold.
+    LegalHold {
+        /// set or clear.
+        #[command(subcommand)]
+        action: LegalHoldAction,
+    },
     /// Print a tenant's sync log, newest first (tab-separated: time, actor, action, type, id,
     /// detail).
     SyncLog {
@@ -112,5 +124,40 @@ pub enum TokenAction {
     Revoke {
         /// Token id.
         token_id: String,
+    },
+}
+
+/// `user` actions.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Print the user's lifecycle state as one word: active | pending_deactivation |
+    /// deactivated | blocked.
+    State {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// User id.
+        user_id: String,
+    },
+}
+
+/// `legal-hold` actions.
+#[derive(Debug, Subcommand)]
+pub enum LegalHoldAction {
+    /// Put the user on legal hold.
+    Set {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// User id.
+        user_id: String,
+    },
+    /// Release the user's legal hold.
+    Clear {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// User id.
+        user_id: String,
     },
 }

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod webhooks;
+pub mod worker;
 
 pub use routes::{configure, scope};
 pub use state::{AppState, Clock, ServerConfig, SystemClock};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
-use scim_server::cli::{Cli, Command, TenantAction, TokenAction};
+use scim_server::cli::{Cli, Command, LegalHoldAction, TenantAction, TokenAction, UserAction};
 use scim_server::events::Dispatcher;
 use scim_server::secrets::{hash_secret, issue_token};
 use scim_server::webhooks::WebhookSink;
@@ -45,6 +45,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Openapi => {
             println!("{}", scim_server::openapi::document().to_pretty_json()?);
+        }
+        Command::User {
+            action: UserAction::State { tenant, user_id },
+        } => scim_server::admin_cli::user_state(&cli.database_url, &tenant, &user_id)?,
+        Command::LegalHold { action } => {
+            let (tenant, user_id, set) = match action {
+                LegalHoldAction::Set { tenant, user_id } => (tenant, user_id, true),
+                LegalHoldAction::Clear { tenant, user_id } => (tenant, user_id, false),
+            };
+            scim_server::admin_cli::legal_hold(&cli.database_url, &tenant, &user_id, set)?
         }
         Command::SyncLog {
             tenant,
@@ -152,6 +162,7 @@ async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std
     // after the server has drained).
     let store = state.store.clone();
     let clock = state.clock.clone();
+    let worker = scim_server::worker::DeactivationWorker::new(state.clone());
     let mount = state.config.mount_path.clone();
     let metrics = state.metrics.clone();
     let server = HttpServer::new(move || {
@@ -212,7 +223,14 @@ async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std
             let _ = stopped.await;
         }))
     });
+    // The deactivation worker runs on every instance; jobs are claimed, so each runs once.
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker_task = actix_web::rt::spawn(worker.run(async move {
+        let _ = worker_stopped.await;
+    }));
     let result = server.await;
+    let _ = stop_worker.send(());
+    let _ = worker_task.await;
     let _ = stop.send(());
     if let Some(task) = dispatcher {
         // Waits for the delivery in hand (at most the webhook timeout); the rest of the batch

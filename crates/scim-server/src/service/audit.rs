@@ -57,17 +57,3 @@ pub(crate) fn record(
     outbox::push_many(conn, tenant, &events)?;
     Ok(())
 }
-
-/// The user events of an update: always `user.updated`, plus `user.deactivated` or
-/// `user.reactivated` when `active` flipped.
-pub(crate) fn user_update_events(before: &Value, after: &Value) -> Vec<&'static str> {
-    let was = scim_core::resource::active(before).unwrap_or(true);
-    let is = scim_core::resource::active(after).unwrap_or(true);
-    let mut events = vec!["user.updated"];
-    match (was, is) {
-        (true, false) => events.push("user.deactivated"),
-        (false, true) => events.push("user.reactivated"),
-        _ => {}
-    }
-    events
-}

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod groups;
+pub mod lifecycle;
 pub mod list;
 pub mod users;
 

@@ -1,14 +1,24 @@
-//! User operations.
+//! User operations: core validates and patches, the tenant's policy decides what the
+//! provider may do and what a change of `active` means, the store persists it all in one
+//! transaction.
 
+use chrono::{DateTime, Utc};
 use scim_core::patch::{PatchRequest, apply};
+use scim_core::policy::{
+    self, LifecycleEvent, Origin as PolicyOrigin, PasswordDecision, PolicySettings, ProviderOp,
+    check_provider_op, password_decision, validate_user,
+};
 use scim_core::resource::{WriteMode, prepare};
 use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
 use scim_store::users::{self, NewUser, PasswordChange};
-use scim_store::{Origin, StoreError, StoredResource, TenantId};
+use scim_store::{
+    Actor, Origin, StoreError, StoredResource, TenantId, lifecycle as stored_lifecycle,
+};
 use serde_json::{Value, json};
 
-use super::audit::{Change, record, user_update_events};
+use super::audit::{Change, record};
+use super::lifecycle::{LifecycleError, effects, handle, policy_settings};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::secrets::{Secret, hash_secret};
@@ -29,16 +39,60 @@ fn not_found() -> ApiError {
     ApiError::NotFound("no such User".into())
 }
 
-/// Removes the cleartext password from a prepared document and hashes it (argon2id).
-fn take_password(doc: &mut Value) -> Result<Option<String>, ApiError> {
+fn now_utc(st: &AppState) -> DateTime<Utc> {
+    now(st).and_utc()
+}
+
+/// The tenant's policy settings.
+fn settings(st: &AppState, tenant: &TenantId) -> Result<PolicySettings, ApiError> {
+    Ok(st.store.read(|c| policy_settings(c, tenant))?)
+}
+
+/// Removes the cleartext password from a prepared document and, when the tenant syncs
+/// passwords, hashes it (argon2id). The cleartext never reaches the store or a log.
+fn take_password(doc: &mut Value, settings: &PolicySettings) -> Result<PasswordChange, ApiError> {
     let Some(obj) = doc.as_object_mut() else {
-        return Ok(None);
+        return Ok(PasswordChange::Keep);
     };
-    match obj.remove("password") {
-        Some(Value::String(p)) if !p.is_empty() => hash_secret(&Secret::new(p))
-            .map(Some)
-            .map_err(|e| ApiError::Internal(e.to_string())),
-        _ => Ok(None),
+    let sent = match obj.remove("password") {
+        Some(Value::String(p)) => Some(p),
+        _ => None,
+    };
+    match password_decision(settings, sent.as_deref()) {
+        PasswordDecision::Keep => {
+            let p = sent.unwrap_or_default();
+            hash_secret(&Secret::new(p))
+                .map(PasswordChange::Set)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        }
+        PasswordDecision::Ignore | PasswordDecision::Absent => Ok(PasswordChange::Keep),
+    }
+}
+
+/// Refuses provider writes to a local account (created in the product, not by the provider).
+fn check_origin(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    op: ProviderOp,
+) -> Result<(), ApiError> {
+    let record = st.store.read(|c| stored_lifecycle::load(c, tenant, id))?;
+    if let Some(lc) = record {
+        let name = st
+            .store
+            .read(|c| users::get(c, tenant, id))?
+            .and_then(|s| scim_core::resource::user_name(&s.resource).map(str::to_string))
+            .unwrap_or_default();
+        check_provider_op(op, lc.origin, &name)?;
+    }
+    Ok(())
+}
+
+fn lifecycle_error(e: LifecycleError) -> StoreError {
+    match e {
+        LifecycleError::Store(e) => e,
+        // Provider events on provisioned users are never refused; if one is, say why.
+        LifecycleError::Policy(e) => StoreError::Invalid(e.to_string()),
     }
 }
 
@@ -46,35 +100,77 @@ fn take_password(doc: &mut Value) -> Result<Option<String>, ApiError> {
 pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredResource, ApiError> {
     let rt = user_type(st)?;
     let mut doc = prepare(&st.registry, rt, input, WriteMode::Create, None)?;
-    let password_hash = take_password(&mut doc)?;
+    let settings = settings(st, tenant)?;
+    validate_user(&settings.validation, &doc)?;
+    let password_hash = match take_password(&mut doc, &settings)? {
+        PasswordChange::Set(h) => Some(h),
+        _ => None,
+    };
+    let at = now_utc(st);
+    let provider_active = scim_core::resource::active(&doc).unwrap_or(true);
+    let decision = policy::create(
+        PolicyOrigin::Provisioned,
+        provider_active,
+        false,
+        &settings,
+        at,
+    );
+    let user_name = scim_core::resource::user_name(&doc)
+        .unwrap_or_default()
+        .to_string();
     let new = NewUser {
         id: uuid::Uuid::new_v4().to_string(),
         resource: doc,
         password_hash,
         origin: Origin::Provisioned,
-        now: now(st),
+        now: at.naive_utc(),
     };
     let registry = st.registry.clone();
     let tenant = tenant.clone();
-    Ok(st.store.write(move |c| {
-        let at = new.now;
-        let stored = users::insert(c, &registry, &tenant, new)?;
+    let outcome = st.store.write(move |c| {
+        // A local account holding the name: the provider may not take it (a clear 409).
+        if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
+            && let Some(lc) = stored_lifecycle::load(c, &tenant, &existing.id)?
+            && lc.origin == PolicyOrigin::Local
+        {
+            return Ok(Err(check_provider_op(
+                ProviderOp::Create,
+                lc.origin,
+                &user_name,
+            )));
+        }
+        let stored = users::insert_with_lifecycle(
+            c,
+            &registry,
+            &tenant,
+            new,
+            &decision.user,
+            decision.sign_in_allowed,
+        )?;
+        effects(c, &tenant, &stored.id, &decision, Actor::Provider, at)?;
         let detail = json!({
             "userName": scim_core::resource::user_name(&stored.resource),
             "externalId": scim_core::resource::external_id(&stored.resource),
-            "active": scim_core::resource::active(&stored.resource).unwrap_or(true),
+            "active": provider_active,
         });
         let change = Change {
-            at,
+            at: at.naive_utc(),
             action: "create",
             resource_type: "User",
             id: &stored.id,
             detail,
-            events: vec!["user.created"],
+            events: vec![],
         };
         record(c, &tenant, change)?;
-        Ok(stored)
-    })?)
+        Ok(Ok(stored))
+    })?;
+    match outcome {
+        Ok(stored) => Ok(stored),
+        Err(refusal) => Err(refusal
+            .err()
+            .map(ApiError::from)
+            .unwrap_or_else(|| ApiError::Internal("local account check".into()))),
+    }
 }
 
 /// GET /Users/{id}: `None` when the tenant has no such user.
@@ -99,16 +195,15 @@ pub fn replace(
     expected: Option<i64>,
     input: &Value,
 ) -> Result<UserView, ApiError> {
+    check_origin(st, tenant, id, ProviderOp::Replace)?;
     update(st, tenant, id, expected, |st, current| {
-        let mut doc = prepare(
+        Ok(prepare(
             &st.registry,
             user_type(st)?,
             input.clone(),
             WriteMode::Replace,
             Some(current),
-        )?;
-        let hash = take_password(&mut doc)?;
-        Ok((doc, hash.map_or(PasswordChange::Keep, PasswordChange::Set)))
+        )?)
     })
 }
 
@@ -120,6 +215,7 @@ pub fn patch(
     expected: Option<i64>,
     request: &PatchRequest,
 ) -> Result<UserView, ApiError> {
+    check_origin(st, tenant, id, ProviderOp::Modify)?;
     update(st, tenant, id, expected, |st, current| {
         // The stored document has no id; put it back so a pathless value carrying the
         // resource's own id (Okta) is recognised as unchanged.
@@ -132,31 +228,34 @@ pub fn patch(
             obj.remove("id");
             obj.remove("meta");
         }
-        let hash = take_password(&mut doc)?;
-        Ok((doc, hash.map_or(PasswordChange::Keep, PasswordChange::Set)))
+        Ok(doc)
     })
 }
 
 /// Read → compute → write with the version read; retried on a lost race unless the client
-/// pinned a version with `If-Match`. A computation that changes nothing writes nothing.
+/// pinned a version with `If-Match`. A computation that changes nothing writes nothing. A
+/// change of `active` goes through the tenant's lifecycle policy in the same transaction
+/// (deactivation delay, legal hold, events).
 fn update(
     st: &AppState,
     tenant: &TenantId,
     id: &str,
     expected: Option<i64>,
-    compute: impl Fn(&AppState, &Value) -> Result<(Value, PasswordChange), ApiError>,
+    compute: impl Fn(&AppState, &Value) -> Result<Value, ApiError>,
 ) -> Result<UserView, ApiError> {
+    let settings = settings(st, tenant)?;
     for _ in 0..RETRIES {
         let current = st
             .store
             .read(|c| users::get(c, tenant, id))?
             .ok_or_else(not_found)?;
         check_version(expected, current.version)?;
-        let (doc, password) = compute(st, &current.resource)?;
+        let mut doc = compute(st, &current.resource)?;
+        validate_user(&settings.validation, &doc)?;
+        let password = take_password(&mut doc, &settings)?;
         if doc == current.resource && password == PasswordChange::Keep {
             return get(st, tenant, id)?.ok_or_else(not_found);
         }
-        let registry = st.registry.clone();
         let rt = user_type(st)?;
         let mut changed: Vec<String> =
             scim_core::resource::changed_attributes(&current.resource, &doc, rt)
@@ -165,19 +264,45 @@ fn update(
         if password != PasswordChange::Keep {
             changed.push("password".to_string());
         }
-        let events = user_update_events(&current.resource, &doc);
-        let (t, i, version, now) = (tenant.clone(), id.to_string(), current.version, now(st));
+        let was = scim_core::resource::active(&current.resource).unwrap_or(true);
+        let is = scim_core::resource::active(&doc).unwrap_or(true);
+        let registry = st.registry.clone();
+        let (t, i, version, at) = (tenant.clone(), id.to_string(), current.version, now_utc(st));
         let result = st.store.write(move |c| {
-            let stored = users::replace(c, &registry, &t, &i, Some(version), doc, password, now)?;
+            let mut stored = users::replace(
+                c,
+                &registry,
+                &t,
+                &i,
+                Some(version),
+                doc,
+                password,
+                at.naive_utc(),
+            )?;
             let change = Change {
-                at: now,
+                at: at.naive_utc(),
                 action: "update",
                 resource_type: "User",
                 id: &i,
                 detail: json!({"changed": changed}),
-                events,
+                events: vec!["user.updated"],
             };
             record(c, &t, change)?;
+            if was != is {
+                // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
+                // the whole user, `active: true` included, on every profile change.
+                handle(
+                    c,
+                    &registry,
+                    &t,
+                    &i,
+                    LifecycleEvent::ProviderSetActive(is),
+                    Actor::Provider,
+                    at,
+                )
+                .map_err(lifecycle_error)?;
+                stored = users::get(c, &t, &i)?.unwrap_or(stored);
+            }
             let groups = users::groups_of(c, &t, std::slice::from_ref(&i))?
                 .remove(&i)
                 .unwrap_or_default();
@@ -191,13 +316,15 @@ fn update(
     Err(ApiError::Unavailable(1))
 }
 
-/// DELETE /Users/{id}.
+/// DELETE /Users/{id}: local accounts are refused; a provisioned user is removed with its
+/// memberships.
 pub fn delete(
     st: &AppState,
     tenant: &TenantId,
     id: &str,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
+    check_origin(st, tenant, id, ProviderOp::Delete)?;
     let (t, i, now) = (tenant.clone(), id.to_string(), now(st));
     st.store
         .write(move |c| {

@@ -1,0 +1,127 @@
+//! Carrying out the policy's lifecycle decisions: the user's lifecycle columns, the
+//! deactivation job, the sync log and the events, in the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use scim_core::policy::{Decision, JobAction, LifecycleEvent, PolicySettings, decide};
+use scim_core::schema::SchemaRegistry;
+use scim_store::outbox::{self, NewEvent};
+use scim_store::sync_log::{self, NewLogEntry};
+use scim_store::{Actor, Conn, StoreError, TenantId, jobs, lifecycle, tenants};
+
+/// The tenant's rules as the policy reads them.
+pub fn policy_settings(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+) -> scim_store::Result<PolicySettings> {
+    Ok(tenants::settings(conn, tenant)?.to_policy())
+}
+
+/// Writes what a decision says: lifecycle columns, job change, sync-log entries, events.
+pub fn apply(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    user_id: &str,
+    decision: &Decision,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> scim_store::Result<()> {
+    lifecycle::save(
+        conn,
+        registry,
+        tenant,
+        user_id,
+        &decision.user,
+        decision.sign_in_allowed,
+        now.naive_utc(),
+    )?;
+    effects(conn, tenant, user_id, decision, actor, now)
+}
+
+/// The job change, sync-log entries and events of a decision whose lifecycle record is already
+/// stored (a user inserted with it).
+pub fn effects(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_id: &str,
+    decision: &Decision,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> scim_store::Result<()> {
+    let at = now.naive_utc();
+    match &decision.job {
+        JobAction::Schedule { due, reason } => {
+            jobs::schedule(conn, tenant, user_id, due.naive_utc(), reason.as_str(), at)?;
+        }
+        JobAction::Cancel => {
+            jobs::cancel(conn, tenant, user_id, at)?;
+        }
+        JobAction::Keep | JobAction::None => {}
+    }
+    for record in &decision.log {
+        sync_log::append(
+            conn,
+            tenant,
+            &NewLogEntry {
+                at,
+                actor,
+                action: record.action.as_str().to_string(),
+                resource_type: "User".to_string(),
+                resource_id: user_id.to_string(),
+                detail: record.detail.clone(),
+            },
+        )?;
+    }
+    if !decision.events.is_empty() {
+        let events: Vec<NewEvent> = decision
+            .events
+            .iter()
+            .map(|e| NewEvent {
+                kind: e.kind().to_string(),
+                user_id: Some(user_id.to_string()),
+                payload: e.payload(),
+                at,
+            })
+            .collect();
+        outbox::push_many(conn, tenant, &events)?;
+    }
+    Ok(())
+}
+
+/// Loads the user's lifecycle, decides `event` under the tenant's rules and applies the
+/// decision. A policy refusal (a local account) comes back as the core error.
+pub fn handle(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    user_id: &str,
+    event: LifecycleEvent,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<Decision, LifecycleError> {
+    let settings = policy_settings(conn, tenant)?;
+    let current = lifecycle::load(conn, tenant, user_id)?.ok_or_else(|| {
+        LifecycleError::Store(StoreError::NotFound {
+            resource_type: "User",
+            id: user_id.to_string(),
+        })
+    })?;
+    let decision = decide(&current, event, &settings, now).map_err(LifecycleError::Policy)?;
+    apply(conn, registry, tenant, user_id, &decision, actor, now)?;
+    Ok(decision)
+}
+
+/// A lifecycle step failed in the store or was refused by the policy.
+#[derive(Debug)]
+pub enum LifecycleError {
+    /// The store failed (the transaction rolls back).
+    Store(StoreError),
+    /// The policy refused the event (a provider event on a local account).
+    Policy(scim_core::Error),
+}
+
+impl From<StoreError> for LifecycleError {
+    fn from(e: StoreError) -> Self {
+        LifecycleError::Store(e)
+    }
+}
