@@ -3,6 +3,7 @@
 //! exactly like the single request it stands for.
 
 mod audit;
+pub mod entitlements;
 pub mod groups;
 pub mod lifecycle;
 pub mod list;
