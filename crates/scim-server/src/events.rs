@@ -304,12 +304,20 @@ mod tests {
 
             // Second pass: a's events arrive, in order, exactly once.
             *refuse_a.lock().unwrap() = false;
-            assert_eq!(d.run_once().unwrap(), 3);
+            assert_eq!(d.run_once().unwrap(), 4);
             let kinds: Vec<String> = seen.lock().unwrap()[1..]
                 .iter()
                 .map(|(_, k)| k.clone())
                 .collect();
-            assert_eq!(kinds, ["user.created", "user.updated", "user.deactivated"]);
+            assert_eq!(
+                kinds,
+                [
+                    "user.created",
+                    "user.updated",
+                    "user.deactivation_scheduled",
+                    "access.revoked"
+                ]
+            );
             assert_eq!(
                 d.run_once().unwrap(),
                 0,
