@@ -1,6 +1,6 @@
 //! A host product that mounts the SCIM API next to its own routes and reacts to provisioning
-//! events: when the identity provider deactivates or deletes a user, the host ends that user's
-//! sessions.
+//! events: when a user loses access (the identity provider deactivates it, or an admin tier is
+//! dropped) or is deleted, the host ends that user's sessions.
 //!
 //! ```sh
 //! cargo run -p scim-examples --example host_app          # listens on 127.0.0.1:8090
@@ -34,7 +34,9 @@ impl EventHandler for Sessions {
             return Ok(());
         };
         match event.kind.as_str() {
-            "user.deactivated" | "user.deleted" => {
+            // `access.revoked` and `privileges.decreased` are the policy's "end this user's
+            // sessions"; a deletion ends them too.
+            "access.revoked" | "privileges.decreased" | "user.deleted" => {
                 let ended = self
                     .by_user
                     .lock()
