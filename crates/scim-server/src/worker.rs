@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scim_core::policy::{JobAction, LifecycleEvent, decide};
-use scim_store::{Actor, jobs, lifecycle};
+use scim_core::policy::{DeactivationReason, JobAction, LifecycleEvent, LifecycleState, decide};
+use scim_store::sync_log::{self, NewLogEntry};
+use scim_store::{Actor, jobs, lifecycle, users};
 
 use crate::service::lifecycle::{apply, policy_settings};
 use crate::state::AppState;
@@ -75,6 +76,29 @@ impl DeactivationWorker {
                     return Ok(false);
                 }
                 apply(c, &registry, &job.tenant_id, &job.user_id, &decision, Actor::System, now)?;
+                // The provider deleted this user and the delay is over: now the account and
+                // its data go (the destructive step the delay protected).
+                if matches!(
+                    decision.user.state,
+                    LifecycleState::Deactivated {
+                        reason: DeactivationReason::ProviderDelete
+                    }
+                ) && users::is_hidden(c, &job.tenant_id, &job.user_id)?
+                {
+                    users::delete(c, &job.tenant_id, &job.user_id, None, now.naive_utc())?;
+                    sync_log::append(
+                        c,
+                        &job.tenant_id,
+                        &NewLogEntry {
+                            at: now.naive_utc(),
+                            actor: Actor::System,
+                            action: "purge".to_string(),
+                            resource_type: "User".to_string(),
+                            resource_id: job.user_id.clone(),
+                            detail: serde_json::json!({"reason": "provider_delete"}),
+                        },
+                    )?;
+                }
                 Ok(true)
             });
             match outcome {

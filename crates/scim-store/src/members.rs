@@ -297,6 +297,7 @@ fn resolve(
             let u = users::table
                 .filter(users::tenant_id.eq(tenant.as_str()))
                 .filter(users::id.eq_any(&ids))
+                .filter(users::deleted_at.is_null())
                 .select(users::id)
                 .load(&mut **c)?;
             let g = if u.len() == ids.len() {

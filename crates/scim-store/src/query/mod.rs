@@ -124,6 +124,10 @@ fn statements(
     let mut q = Sql::new(dialect);
     let tenant_ph = q.text(tenant.as_str());
     let mut where_sql = format!("r.tenant_id = {tenant_ph}");
+    if table == Table::Users {
+        // Users the provider deleted are out of SCIM while their purge waits (users::hide).
+        where_sql.push_str(" AND r.deleted_at IS NULL");
+    }
     let mut indexed = false;
     if let Some(filter) = &query.filter {
         let mut tr = Translator::new(registry, rt, table, tenant_ph.clone(), &mut q);

@@ -143,6 +143,7 @@ diesel::table! {
         provider_active -> Bool,
         mapped -> Bool,
         sign_in_allowed -> Bool,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

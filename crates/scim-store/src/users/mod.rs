@@ -226,6 +226,9 @@ pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<St
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(id))
+            // A user the provider deleted is gone from SCIM, though its row waits for the
+            // deactivation delay (see `hide`).
+            .filter(users::deleted_at.is_null())
             .select((
                 users::id,
                 users::version,
@@ -550,4 +553,38 @@ pub fn count(conn: &mut Conn<'_>, tenant: &TenantId) -> Result<i64> {
             .get_result(&mut **c)?
     });
     Ok(n)
+}
+
+/// A provider DELETE inside the deactivation delay: the user disappears from SCIM at once
+/// (reads, lists, filters and group memberships, which are removed as a DELETE would), but its
+/// row and data stay until the deactivation job purges them with [`delete`]. `NotFound` when
+/// the tenant has no such visible user.
+pub fn hide(conn: &mut Conn<'_>, tenant: &TenantId, id: &str, now: NaiveDateTime) -> Result<()> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id))
+                .filter(users::deleted_at.is_null()),
+        )
+        .set(users::deleted_at.eq(Some(now)))
+        .execute(&mut **c)?
+    });
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    members::remove_member_everywhere(conn, tenant, id, now).map(|_| ())
+}
+
+/// Whether the user was deleted by the provider and waits for its purge.
+pub fn is_hidden(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<bool> {
+    let found: Option<Option<NaiveDateTime>> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .select(users::deleted_at)
+            .first(&mut **c)
+            .optional()?
+    });
+    Ok(matches!(found, Some(Some(_))))
 }
