@@ -56,6 +56,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             };
             scim_server::admin_cli::legal_hold(&cli.database_url, &tenant, &user_id, set)?
         }
+        Command::ApplyMappings { tenant } => {
+            scim_server::admin_cli::apply_mappings(&cli.database_url, &tenant)?
+        }
         Command::SyncLog {
             tenant,
             user,

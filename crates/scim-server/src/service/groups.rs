@@ -5,10 +5,11 @@ use scim_core::patch::{Member, MemberOp, PatchRequest, apply};
 use scim_core::resource::{WriteMode, prepare};
 use scim_core::schema::ResourceType;
 use scim_store::groups::{self, NewGroup};
-use scim_store::{Conn, StoreError, StoredResource, TenantId};
+use scim_store::{Actor, Conn, StoreError, StoredResource, TenantId};
 use serde_json::{Value, json};
 
 use super::audit::{Change, record};
+use super::entitlements::GroupWatch;
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -98,7 +99,13 @@ pub fn create(
     let tenant = tenant.clone();
     Ok(st.store.write(move |c| {
         let (at, count) = (new.now, new.members.len());
+        let joined: Vec<String> = new.members.iter().map(|m| m.value.clone()).collect();
+        let name = scim_core::resource::display_name(&new.resource).map(str::to_string);
+        let watch = if joined.is_empty() { None } else { GroupWatch::start(c, &registry, &tenant, &new.id, name.as_deref(), false)? };
         let stored = groups::insert(c, &registry, &tenant, new)?;
+        if let Some(w) = watch {
+            w.finish(c, &registry, &tenant, &joined, Actor::Provider, at.and_utc())?;
+        }
         let detail = json!({"displayName": scim_core::resource::display_name(&stored.resource), "members": count});
         let change = Change { at, action: "create", resource_type: "Group", id: &stored.id, detail, events: vec!["group.created"] };
         record(c, &tenant, change)?;
@@ -160,7 +167,12 @@ pub fn replace(
                 .collect();
         let result = st.store.write(move |c| {
             let count = members.len();
+            let name = scim_core::resource::display_name(&doc).map(str::to_string);
+            let watch = GroupWatch::start(c, &registry, &t, &i, name.as_deref(), true)?;
             let stored = groups::replace(c, &registry, &t, &i, Some(v), doc, Some(members), n)?;
+            if let Some(w) = watch {
+                w.finish(c, &registry, &t, &[], Actor::Provider, n.and_utc())?;
+            }
             let detail = json!({"changed": changed, "members": count});
             let change = Change {
                 at: n,
@@ -222,8 +234,17 @@ pub fn patch(
         };
         let (registry, t, i, n) = (st.registry.clone(), tenant.clone(), id.to_string(), now(st));
         let changed: Vec<String> = outcome.changes.attributes.iter().cloned().collect();
+        let new_name = resource
+            .as_ref()
+            .and_then(|d| scim_core::resource::display_name(d))
+            .map(str::to_string);
         let result = st.store.write(move |c| {
+            let (touched, whole) = touched_members(&member_ops);
+            let watch = GroupWatch::start(c, &registry, &t, &i, new_name.as_deref(), whole)?;
             let (stored, wrote) = groups::patch_reporting(c, &registry, &t, &i, version, resource, &member_ops, n)?;
+            if let (true, Some(w)) = (wrote, watch) {
+                w.finish(c, &registry, &t, &touched, Actor::Provider, n.and_utc())?;
+            }
             if wrote {
                 let detail = json!({"changed": changed, "memberOperations": member_ops.iter().map(describe_member_op).collect::<Vec<_>>()});
                 let change = Change { at: n, action: "update", resource_type: "Group", id: &i, detail, events: vec!["group.updated"] };
@@ -248,9 +269,14 @@ pub fn delete(
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
     let (t, i, now) = (tenant.clone(), id.to_string(), now(st));
+    let registry = st.registry.clone();
     st.store
         .write(move |c| {
+            let watch = GroupWatch::start(c, &registry, &t, &i, None, true)?;
             groups::delete(c, &t, &i, expected, now)?;
+            if let Some(w) = watch {
+                w.finish(c, &registry, &t, &[], Actor::Provider, now.and_utc())?;
+            }
             let change = Change {
                 at: now,
                 action: "delete",
@@ -262,6 +288,23 @@ pub fn delete(
             record(c, &t, change)
         })
         .map_err(write_error("Group"))
+}
+
+/// The member ids a PATCH's operations name (added or removed), and whether any operation
+/// rewrites the membership as a whole (replace, clear, filter), for [`GroupWatch`].
+fn touched_members(ops: &[MemberOp]) -> (Vec<String>, bool) {
+    let mut ids = Vec::new();
+    let mut whole = false;
+    for op in ops {
+        match op {
+            MemberOp::Add(m) => ids.extend(m.iter().map(|m| m.value.clone())),
+            MemberOp::Remove(r) => ids.extend(r.iter().cloned()),
+            MemberOp::RemoveWhere(_) | MemberOp::RemoveAll | MemberOp::ReplaceAll(_) => {
+                whole = true
+            }
+        }
+    }
+    (ids, whole)
 }
 
 /// A member operation as the sync log shows it (ids, never whole documents).

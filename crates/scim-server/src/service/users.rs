@@ -18,6 +18,7 @@ use scim_store::{
 use serde_json::{Value, json};
 
 use super::audit::{Change, record};
+use super::entitlements::on_user_created;
 use super::lifecycle::{LifecycleError, effects, handle, policy_settings};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
@@ -162,6 +163,8 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
             events: vec![],
         };
         record(c, &tenant, change)?;
+        // The new user's organization and default roles (it is in no group yet).
+        on_user_created(c, &registry, &tenant, &stored.id, Actor::Provider, at)?;
         Ok(Ok(stored))
     })?;
     match outcome {
