@@ -401,3 +401,78 @@ fn a_job_due_while_the_server_was_stopped_runs_after_restart() {
         );
     });
 }
+
+/// A provider DELETE inside the delay destroys nothing before the delay: the user leaves SCIM
+/// at once (404, out of lists and groups, its userName still held), stays pending in the
+/// product, and is deactivated and purged when the job runs.
+#[test]
+fn delete_within_the_delay_purges_only_at_the_due_time() {
+    each_backend(|lab| {
+        let b = lab.backend;
+        lab.set_delay(2);
+        let user = lab.create_user("dora@example.com");
+        let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
+        assert_eq!(
+            lab.scim("GET", &format!("/Users/{user}"), None).status,
+            404,
+            "[{b}]"
+        );
+        let list = lab.scim(
+            "GET",
+            "/Users?filter=userName%20eq%20%22dora@example.com%22",
+            None,
+        );
+        assert_eq!(list.json()["totalResults"], 0, "[{b}] {list:?}");
+        // Nothing destroyed yet: the product still has the account, pending deactivation.
+        assert_eq!(lab.state(&user), "pending_deactivation", "[{b}]");
+        let again = lab.scim(
+            "POST",
+            "/Users",
+            Some(&harness::user_body("dora@example.com")),
+        );
+        assert_eq!(again.status, 409, "[{b}] {again:?}");
+        assert!(
+            again.json()["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("deactivation delay"),
+            "[{b}] {again:?}"
+        );
+        // At the due time: deactivated, then purged.
+        let deadline = std::time::Instant::now() + Duration::from_secs(8);
+        let present = |lab: &harness::Lab| {
+            let (t, u) = (lab.tenant.clone(), user.clone());
+            lab.db
+                .store
+                .read(move |c| scim_store::lifecycle::state_name(c, &t, &u))
+                .expect("read state")
+                .is_some()
+        };
+        while std::time::Instant::now() < deadline && present(lab) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(
+            !present(lab),
+            "[{b}] the user was not purged at the due time"
+        );
+        let log = lab.sync_log(&user);
+        let actions: Vec<&str> = log.iter().map(|l| l.action.as_str()).collect();
+        assert!(
+            actions.contains(&"deactivate") && actions.contains(&"purge"),
+            "[{b}] {actions:?}"
+        );
+        let events = lab.events(&user);
+        assert!(
+            events.iter().any(|(k, _)| k == "user.deactivated"),
+            "[{b}] {events:?}"
+        );
+        // The name is free again.
+        let later = lab.scim(
+            "POST",
+            "/Users",
+            Some(&harness::user_body("dora@example.com")),
+        );
+        assert_eq!(later.status, 201, "[{b}] {later:?}");
+    });
+}

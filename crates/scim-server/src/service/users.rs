@@ -131,6 +131,14 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     let outcome = st.store.write(move |c| {
         // A local account holding the name: the provider may not take it (a clear 409).
         if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
+            && users::is_hidden(c, &tenant, &existing.id)?
+        {
+            return Ok(Err(Err(scim_core::Error::Uniqueness(format!(
+                "userName {user_name:?} belongs to a user deleted by the identity provider whose \
+                 deactivation delay has not passed yet; it is released when the delay ends"
+            )))));
+        }
+        if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
             && let Some(lc) = stored_lifecycle::load(c, &tenant, &existing.id)?
             && lc.origin == PolicyOrigin::Local
         {
@@ -319,8 +327,10 @@ fn update(
     Err(ApiError::Unavailable(1))
 }
 
-/// DELETE /Users/{id}: local accounts are refused; a provisioned user is removed with its
-/// memberships.
+/// DELETE /Users/{id}: local accounts are refused. A provisioned user disappears from SCIM at
+/// once (404 afterwards, out of lists and groups), but nothing is destroyed before the
+/// tenant's deactivation delay: the policy schedules the deactivation (keeping an earlier due
+/// time if one is pending), and the worker purges the row when it runs.
 pub fn delete(
     st: &AppState,
     tenant: &TenantId,
@@ -328,12 +338,34 @@ pub fn delete(
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
     check_origin(st, tenant, id, ProviderOp::Delete)?;
-    let (t, i, now) = (tenant.clone(), id.to_string(), now(st));
+    let registry = st.registry.clone();
+    let (t, i, at) = (tenant.clone(), id.to_string(), now_utc(st));
     st.store
         .write(move |c| {
-            users::delete(c, &t, &i, expected, now)?;
+            let current = users::get(c, &t, &i)?.ok_or_else(|| StoreError::NotFound {
+                resource_type: "User",
+                id: i.clone(),
+            })?;
+            if let Some(v) = expected
+                && v != current.version
+            {
+                return Err(StoreError::VersionMismatch {
+                    current: current.version,
+                });
+            }
+            users::hide(c, &t, &i, at.naive_utc())?;
+            handle(
+                c,
+                &registry,
+                &t,
+                &i,
+                LifecycleEvent::ProviderDelete,
+                Actor::Provider,
+                at,
+            )
+            .map_err(lifecycle_error)?;
             let change = Change {
-                at: now,
+                at: at.naive_utc(),
                 action: "delete",
                 resource_type: "User",
                 id: &i,
