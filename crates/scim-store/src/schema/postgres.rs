@@ -53,6 +53,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    ldap_runs (id) {
+        id -> Int8,
+        tenant_id -> Text,
+        started_by -> Text,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        created -> Int4,
+        updated -> Int4,
+        deactivated -> Int4,
+        reactivated -> Int4,
+        error -> Nullable<Text>,
+        warnings -> Text,
+    }
+}
+
+diesel::table! {
     organizations (tenant_id, name) {
         tenant_id -> Text,
         name -> Text,
@@ -150,6 +167,7 @@ diesel::table! {
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(deactivation_jobs -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(ldap_runs -> tenants (tenant_id));
 diesel::joinable!(organizations -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
 diesel::joinable!(sync_log -> tenants (tenant_id));
@@ -160,6 +178,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deactivation_jobs,
     group_members,
     groups,
+    ldap_runs,
     organizations,
     outbox,
     sync_log,
