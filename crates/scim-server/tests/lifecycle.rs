@@ -403,8 +403,8 @@ fn a_job_due_while_the_server_was_stopped_runs_after_restart() {
 }
 
 /// A provider DELETE inside the delay destroys nothing before the delay: the user leaves SCIM
-/// at once (404, out of lists and groups, its userName still held), stays pending in the
-/// product, and is deactivated and purged when the job runs.
+/// at once (404, out of lists), stays pending in the product — and comes back whole if the
+/// provider creates it again in time — and is deactivated and purged when the job runs.
 #[test]
 fn delete_within_the_delay_purges_only_at_the_due_time() {
     each_backend(|lab| {
@@ -426,19 +426,24 @@ fn delete_within_the_delay_purges_only_at_the_due_time() {
         assert_eq!(list.json()["totalResults"], 0, "[{b}] {list:?}");
         // Nothing destroyed yet: the product still has the account, pending deactivation.
         assert_eq!(lab.state(&user), "pending_deactivation", "[{b}]");
+        // Created again within the delay (an unassign/reassign): the same account comes
+        // back, active, and the pending deactivation is cancelled.
         let again = lab.scim(
             "POST",
             "/Users",
             Some(&harness::user_body("dora@example.com")),
         );
-        assert_eq!(again.status, 409, "[{b}] {again:?}");
+        assert_eq!(again.status, 201, "[{b}] {again:?}");
+        assert_eq!(again.json()["id"], json!(user), "[{b}] {again:?}");
+        assert_eq!(lab.state(&user), "active", "[{b}]");
         assert!(
-            again.json()["detail"]
-                .as_str()
-                .unwrap_or("")
-                .contains("deactivation delay"),
-            "[{b}] {again:?}"
+            lab.open_job(&user).is_none(),
+            "[{b}] the deactivation is still scheduled"
         );
+        assert_eq!(lab.get_user(&user)["userName"], "dora@example.com", "[{b}]");
+        // Deleted again, and left alone this time.
+        let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
         // At the due time: deactivated, then purged.
         let deadline = std::time::Instant::now() + Duration::from_secs(8);
         let present = |lab: &harness::Lab| {
@@ -467,12 +472,13 @@ fn delete_within_the_delay_purges_only_at_the_due_time() {
             events.iter().any(|(k, _)| k == "user.deactivated"),
             "[{b}] {events:?}"
         );
-        // The name is free again.
+        // The name is free again, for a new account.
         let later = lab.scim(
             "POST",
             "/Users",
             Some(&harness::user_body("dora@example.com")),
         );
         assert_eq!(later.status, 201, "[{b}] {later:?}");
+        assert_ne!(later.json()["id"], json!(user), "[{b}] {later:?}");
     });
 }

@@ -130,13 +130,48 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     let tenant = tenant.clone();
     let outcome = st.store.write(move |c| {
         // A local account holding the name: the provider may not take it (a clear 409).
+        // The provider deleted this user within the deactivation delay and now creates it
+        // again (an unassign/reassign): the account was never destroyed, so it comes back with
+        // its id and data, takes the new document, and the pending deactivation is cancelled.
         if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
-            && users::is_hidden(c, &tenant, &existing.id)?
+            && users::unhide(c, &tenant, &existing.id)?
         {
-            return Ok(Err(Err(scim_core::Error::Uniqueness(format!(
-                "userName {user_name:?} belongs to a user deleted by the identity provider whose \
-                 deactivation delay has not passed yet; it is released when the delay ends"
-            )))));
+            let id = existing.id.clone();
+            let password = match new.password_hash.clone() {
+                Some(h) => PasswordChange::Set(h),
+                None => PasswordChange::Keep,
+            };
+            let stored = users::replace(
+                c,
+                &registry,
+                &tenant,
+                &id,
+                None,
+                new.resource.clone(),
+                password,
+                at.naive_utc(),
+            )?;
+            handle(
+                c,
+                &registry,
+                &tenant,
+                &id,
+                LifecycleEvent::ProviderSetActive(provider_active),
+                Actor::Provider,
+                at,
+            )
+            .map_err(lifecycle_error)?;
+            let change = Change {
+                at: at.naive_utc(),
+                action: "restore",
+                resource_type: "User",
+                id: &id,
+                detail: json!({"userName": user_name, "active": provider_active}),
+                events: vec!["user.updated"],
+            };
+            record(c, &tenant, change)?;
+            let stored = users::get(c, &tenant, &id)?.unwrap_or(stored);
+            return Ok(Ok(stored));
         }
         if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
             && let Some(lc) = stored_lifecycle::load(c, &tenant, &existing.id)?

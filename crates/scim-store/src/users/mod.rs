@@ -588,3 +588,20 @@ pub fn is_hidden(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<boo
     });
     Ok(matches!(found, Some(Some(_))))
 }
+
+/// Undoes [`hide`] when the provider creates the user again before the purge: the account and
+/// its data were never destroyed, so they come back (the caller then replaces the document and
+/// reactivates through the policy). Returns whether a hidden user was restored.
+pub fn unhide(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<bool> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id))
+                .filter(users::deleted_at.is_not_null()),
+        )
+        .set(users::deleted_at.eq(None::<NaiveDateTime>))
+        .execute(&mut **c)?
+    });
+    Ok(n > 0)
+}
