@@ -374,6 +374,15 @@ fn organization_from_an_attribute_is_created_when_missing() {
             .collect();
         assert_eq!(created.len(), 1, "created once: {created:?}");
         assert_eq!(created[0].detail["namedBy"], json!(frank));
+
+        // A profile change that names another organization moves the user at once.
+        let r = s.patch(
+            &format!("/Users/{gina}"),
+            &json!([{"op": "Replace", "path": format!("{}:organization", urn::ENTERPRISE), "value": "Initech"}]),
+        );
+        assert_eq!(r.status, 200, "[{}] {r:?}", s.backend);
+        assert_eq!(stored(s, &gina).organization, "Initech", "[{}]", s.backend);
+        assert_eq!(stored(s, &frank).organization, "Globex", "[{}]", s.backend);
     });
 }
 

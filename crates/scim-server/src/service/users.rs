@@ -310,6 +310,11 @@ fn update(
         if password != PasswordChange::Keep {
             changed.push("password".to_string());
         }
+        let by_attribute = matches!(
+            settings.org_mapping,
+            scim_core::policy::OrgMapping::Attribute { .. }
+                | scim_core::policy::OrgMapping::Custom { .. }
+        );
         let was = scim_core::resource::active(&current.resource).unwrap_or(true);
         let is = scim_core::resource::active(&doc).unwrap_or(true);
         let registry = st.registry.clone();
@@ -334,6 +339,19 @@ fn update(
                 events: vec!["user.updated"],
             };
             record(c, &t, change)?;
+            if by_attribute {
+                // The organization comes from the document: a profile change can move it.
+                let rules = super::entitlements::rules(c, &registry, &t)?;
+                super::entitlements::recompute_users(
+                    c,
+                    &registry,
+                    &t,
+                    &rules,
+                    std::slice::from_ref(&i),
+                    Actor::Provider,
+                    at,
+                )?;
+            }
             if was != is {
                 // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
                 // the whole user, `active: true` included, on every profile change.
