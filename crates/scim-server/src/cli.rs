@@ -4,6 +4,7 @@
 //! scim-server [--database-url URL] serve [--bind ADDR] [--webhook-url URL]
 //! scim-server [--database-url URL] tenant create NAME
 //! scim-server [--database-url URL] token create --tenant NAME
+//! scim-server [--database-url URL] token create --admin
 //! scim-server [--database-url URL] token revoke TOKEN_ID
 //! scim-server [--database-url URL] migrate
 //! scim-server openapi
@@ -119,11 +120,15 @@ pub enum TenantAction {
 /// `token` actions.
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
-    /// Issue a token for a tenant; prints the bearer token alone on stdout.
+    /// Issue a token for a tenant's SCIM API (`--tenant NAME`), or an administrator token for
+    /// the admin API under /admin/v1 (`--admin`); prints the bearer token alone on stdout.
     Create {
         /// Tenant name.
+        #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+        tenant: Option<String>,
+        /// Issue an administrator token (admin API only; refused by the SCIM API).
         #[arg(long)]
-        tenant: String,
+        admin: bool,
         /// Optional note (e.g. okta-prod).
         #[arg(long)]
         label: Option<String>,

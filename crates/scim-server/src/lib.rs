@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that knows HTTP, content types, tokens and
 //! time. Handlers read top to bottom: extract → core → store → respond.
 
+pub mod admin_auth;
 pub mod admin_cli;
 pub mod auth;
 pub mod cli;
@@ -21,5 +22,5 @@ pub mod state;
 pub mod webhooks;
 pub mod worker;
 
-pub use routes::{configure, scope};
+pub use routes::{configure, configure_admin, scope};
 pub use state::{AppState, Clock, ServerConfig, SystemClock};

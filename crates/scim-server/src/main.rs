@@ -78,6 +78,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Tenant {
             action: TenantAction::Create { name },
         } => {
+            if scim_server::admin_auth::is_reserved_tenant_name(&name) {
+                return Err(format!("the tenant name {name:?} is reserved").into());
+            }
             let store = Store::open(&cli.database_url, StoreOptions::default())?;
             let t = store.write(move |c| tenants::create(c, &name, now()))?;
             println!("{}", t.id);
@@ -103,8 +106,24 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("tenant {name} updated");
         }
         Command::Token {
-            action: TokenAction::Create { tenant, label },
+            action: TokenAction::Create {
+                admin: true, label, ..
+            },
         } => {
+            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            let issued = scim_server::admin_auth::issue_admin_token(&store, label, now())?;
+            println!("{}", issued.bearer().expose());
+        }
+        Command::Token {
+            action: TokenAction::Create { tenant, label, .. },
+        } => {
+            let tenant = tenant.ok_or("--tenant NAME or --admin is required")?;
+            if scim_server::admin_auth::is_reserved_tenant_name(&tenant) {
+                return Err(format!(
+                    "{tenant:?} is reserved for administrator tokens; use `token create --admin`"
+                )
+                .into());
+            }
             let store = Store::open(&cli.database_url, StoreOptions::default())?;
             let t = store
                 .read(|c| tenants::by_name(c, &tenant))?
@@ -214,7 +233,13 @@ async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std
                     }
                 }),
             )
-            .service(web::scope(&mount).configure(move |c| scim_server::configure(c, state)))
+            .service(web::scope(&mount).configure({
+                let state = state.clone();
+                move |c| scim_server::configure(c, state)
+            }))
+            .service(
+                web::scope("/admin/v1").configure(move |c| scim_server::configure_admin(c, state)),
+            )
     })
     .bind(bind)?
     .run();

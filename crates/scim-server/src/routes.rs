@@ -114,6 +114,81 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .default_service(web::to(not_found));
 }
 
+/// Mounts the admin API (tenants, tokens, users' lifecycle, jobs, sync log) and its state into
+/// a scope or app. The binary mounts it at `/admin/v1`, beside the SCIM API:
+/// `App::new().service(web::scope("/admin/v1").configure(|c| scim_server::configure_admin(c,
+/// state)))`. Every operation requires an administrator token (`crate::admin_auth`).
+pub fn configure_admin(cfg: &mut web::ServiceConfig, state: AppState) {
+    use crate::handlers::admin::{self, activity, mappings, tenants, tokens, users};
+    let body_limit = state.config.max_body_bytes;
+    cfg.app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(body_limit))
+        .service(
+            admin_resource("/tenants")
+                .route(web::get().to(tenants::list))
+                .route(web::post().to(tenants::create)),
+        )
+        .service(
+            admin_resource("/tenants/{name}")
+                .route(web::get().to(tenants::get))
+                .route(web::delete().to(tenants::delete)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/settings")
+                .route(web::get().to(tenants::get_settings))
+                .route(web::put().to(tenants::put_settings)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/tokens")
+                .route(web::get().to(tokens::list))
+                .route(web::post().to(tokens::issue)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/tokens/{id}").route(web::delete().to(tokens::revoke)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/users/{id}/state").route(web::get().to(users::state)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/users/{id}/legal-hold")
+                .route(web::post().to(users::set_legal_hold))
+                .route(web::delete().to(users::release_legal_hold)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/users/{id}/deactivate")
+                .route(web::post().to(users::deactivate)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/users/{id}/reactivate")
+                .route(web::post().to(users::reactivate)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/users/{id}/entitlements")
+                .route(web::get().to(users::entitlements)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/verify-password")
+                .route(web::post().to(users::verify_password)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/apply-mappings")
+                .route(web::post().to(mappings::apply_mappings)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/jobs").route(web::get().to(activity::pending_jobs)),
+        )
+        .service(
+            admin_resource("/tenants/{name}/sync-log").route(web::get().to(activity::sync_log)),
+        )
+        .default_service(web::to(admin::not_found));
+}
+
+/// An admin path, with and without a trailing slash; other methods answer 405.
+fn admin_resource(path: &str) -> actix_web::Resource {
+    web::resource([path.to_string(), format!("{path}/")])
+        .default_service(web::to(method_not_allowed))
+}
+
 fn read_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,

@@ -30,7 +30,8 @@ use serde_json::Value;
 const REGENERATE: &str = "cargo run -q -p scim-server -- openapi > openapi/openapi.json";
 
 /// Every operation the server has, as (method, path from the origin). The binary mounts the
-/// SCIM API at `/scim/v2`; `/healthz`, `/readyz` and `/metrics` are its own root routes.
+/// SCIM API at `/scim/v2` and the admin API at `/admin/v1`; `/healthz`, `/readyz` and
+/// `/metrics` are its own root routes.
 /// Adding a route means adding it here and documenting it with `#[utoipa::path]`.
 pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/scim/v2/ServiceProviderConfig"),
@@ -58,6 +59,25 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
+    ("get", "/admin/v1/tenants"),
+    ("post", "/admin/v1/tenants"),
+    ("get", "/admin/v1/tenants/{name}"),
+    ("delete", "/admin/v1/tenants/{name}"),
+    ("get", "/admin/v1/tenants/{name}/settings"),
+    ("put", "/admin/v1/tenants/{name}/settings"),
+    ("get", "/admin/v1/tenants/{name}/tokens"),
+    ("post", "/admin/v1/tenants/{name}/tokens"),
+    ("delete", "/admin/v1/tenants/{name}/tokens/{id}"),
+    ("get", "/admin/v1/tenants/{name}/users/{id}/state"),
+    ("post", "/admin/v1/tenants/{name}/users/{id}/legal-hold"),
+    ("delete", "/admin/v1/tenants/{name}/users/{id}/legal-hold"),
+    ("post", "/admin/v1/tenants/{name}/users/{id}/deactivate"),
+    ("post", "/admin/v1/tenants/{name}/users/{id}/reactivate"),
+    ("get", "/admin/v1/tenants/{name}/users/{id}/entitlements"),
+    ("post", "/admin/v1/tenants/{name}/verify-password"),
+    ("post", "/admin/v1/tenants/{name}/apply-mappings"),
+    ("get", "/admin/v1/tenants/{name}/jobs"),
+    ("get", "/admin/v1/tenants/{name}/sync-log"),
 ];
 
 const METHODS: [&str; 8] = [
@@ -157,11 +177,35 @@ fn documents_exactly_the_registered_operations() {
     );
 }
 
+/// The source of `configure_admin` in `routes.rs` (up to the next item), and the rest.
+fn split_admin(src: &str) -> (String, String) {
+    let Some(start) = src.find("pub fn configure_admin") else {
+        return (String::new(), src.to_string());
+    };
+    let body = &src[start..];
+    let end = body[1..]
+        .find("\nfn ")
+        .into_iter()
+        .chain(body[1..].find("\npub "))
+        .chain(body[1..].find("\n///"))
+        .min()
+        .map_or(body.len(), |i| i + 1);
+    (
+        body[..end].to_string(),
+        format!("{}{}", &src[..start], &body[end..]),
+    )
+}
+
 /// String literals that are route paths: every `"/…"` outside comments in `routes.rs`
-/// (mounted under `/scim/v2`), and the `.route("/…"` paths of `main.rs` (at the root).
+/// (mounted under `/admin/v1` inside `configure_admin`, under `/scim/v2` elsewhere), and the
+/// `.route("/…"` paths of `main.rs` (at the root).
 fn route_literals() -> BTreeSet<String> {
-    let literals = |rel: &str, only_after: Option<&str>| -> Vec<String> {
-        let src = std::fs::read_to_string(repo_file(rel)).unwrap();
+    let literals = |rel: &str, only_after: Option<&str>, part: Option<bool>| -> Vec<String> {
+        let mut src = std::fs::read_to_string(repo_file(rel)).unwrap();
+        if let Some(admin) = part {
+            let (a, rest) = split_admin(&src);
+            src = if admin { a } else { rest };
+        }
         let code: String = src
             .lines()
             .filter(|l| !l.trim_start().starts_with("//"))
@@ -182,10 +226,13 @@ fn route_literals() -> BTreeSet<String> {
         found
     };
     let mut out = BTreeSet::new();
-    for p in literals("crates/scim-server/src/routes.rs", None) {
+    for p in literals("crates/scim-server/src/routes.rs", None, Some(false)) {
         out.insert(format!("/scim/v2{p}"));
     }
-    for p in literals("crates/scim-server/src/main.rs", Some(".route(")) {
+    for p in literals("crates/scim-server/src/routes.rs", None, Some(true)) {
+        out.insert(format!("/admin/v1{p}"));
+    }
+    for p in literals("crates/scim-server/src/main.rs", Some(".route("), None) {
         out.insert(p);
     }
     out
@@ -195,7 +242,10 @@ fn route_literals() -> BTreeSet<String> {
 fn every_route_in_the_source_is_documented() {
     let literals = route_literals();
     assert!(
-        literals.contains("/scim/v2/Users/{id}") && literals.contains("/healthz"),
+        literals.contains("/scim/v2/Users/{id}")
+            && literals.contains("/healthz")
+            && literals.contains("/admin/v1/tenants/{name}/sync-log")
+            && !literals.iter().any(|l| l.starts_with("/scim/v2/tenants")),
         "the route scan found too little: {literals:?}"
     );
     let documented: BTreeSet<String> = expected().into_iter().map(|(_, p)| p).collect();
@@ -268,7 +318,8 @@ fn document_is_well_formed() {
         for (status, response) in responses {
             let description = response["description"].as_str().unwrap_or_default();
             assert!(!description.is_empty(), "{here} {status}: no description");
-            let scim = path.starts_with("/scim/v2/") && !path.ends_with("/openapi.json");
+            let scim = (path.starts_with("/scim/v2/") && !path.ends_with("/openapi.json"))
+                || path.starts_with("/admin/v1/");
             if scim && status.starts_with(['4', '5']) {
                 assert_eq!(
                     response["content"]["application/scim+json"]["schema"]["$ref"],
@@ -315,15 +366,25 @@ fn document_is_well_formed() {
                 schemes.is_empty(),
                 "{here}: public, yet requires {schemes:?}"
             );
+        } else if path.starts_with("/admin/v1/") {
+            let both: BTreeSet<String> = ["adminBasic".into(), "adminBearer".into()].into();
+            assert_eq!(schemes, both, "{here}: administrator bearer and basic");
+            assert!(responses.contains_key("401"), "{here}: 401 undocumented");
+            assert!(responses.contains_key("403"), "{here}: 403 undocumented");
         } else {
             let both: BTreeSet<String> = ["basic".into(), "bearer".into()].into();
             assert_eq!(schemes, both, "{here}: bearer and basic");
             assert!(responses.contains_key("401"), "{here}: 401 undocumented");
         }
     }
-    for name in ["bearer", "basic"] {
+    for (name, scheme) in [
+        ("bearer", "bearer"),
+        ("basic", "basic"),
+        ("adminBearer", "bearer"),
+        ("adminBasic", "basic"),
+    ] {
         assert_eq!(doc["components"]["securitySchemes"][name]["type"], "http");
-        assert_eq!(doc["components"]["securitySchemes"][name]["scheme"], name);
+        assert_eq!(doc["components"]["securitySchemes"][name]["scheme"], scheme);
     }
 }
 

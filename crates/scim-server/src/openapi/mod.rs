@@ -11,6 +11,7 @@
 //! only server is `/`: a generated client takes the origin as its base URL and reaches both
 //! the SCIM API and the binary's operational endpoints, which live outside the mount.
 
+pub mod admin;
 pub mod messages;
 pub mod params;
 pub mod resources;
@@ -56,7 +57,14 @@ Attribute names, query parameter names and PATCH `op` values are case-insensitiv
 needs a tenant's token, made with `scim-server token create --tenant NAME`: \
 `Authorization: Bearer <token>`, or HTTP Basic with the token id (the part before the dot) as \
 user name and the rest as password. A token acts for exactly one tenant; no request can see \
-another tenant's data.";
+another tenant's data.
+
+**Admin API.** `/admin/v1` manages tenants, their settings and tokens, users' lifecycle (legal \
+hold, immediate deactivation and reactivation), entitlements, apply mappings, pending jobs and \
+the sync log. Its bodies are `application/json` (errors are still SCIM Errors). It takes only \
+administrator tokens, made with `scim-server token create --admin` (the `adminBearer` and \
+`adminBasic` schemes); a tenant's SCIM token is refused there with 403, and an administrator \
+token is refused by the SCIM API.";
 
 /// The derived part: every handler's operation and the message schemas.
 #[derive(OpenApi)]
@@ -122,6 +130,7 @@ pub fn document_for(registry: &SchemaRegistry, mount: &str) -> Document {
     let mut doc = ApiDoc::openapi();
     doc.paths = mounted(std::mem::take(&mut doc.paths), mount);
     doc.paths.merge(operational_paths());
+    doc.merge(admin::document());
     doc.servers = Some(vec![
         ServerBuilder::new()
             .url("/")

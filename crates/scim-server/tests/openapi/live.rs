@@ -1,9 +1,9 @@
 //! The running binary against its document, over real HTTP on loopback with a SQLite file:
 //! every documented operation is called, and every response must be documented for its
 //! operation — status, headers, media type and body schema. Also: without credentials every
-//! protected operation answers its documented 401; every method a SCIM path doesn't document
-//! answers 405; and `/scim/v2/openapi.json` serves the same document `scim-server openapi`
-//! prints.
+//! protected operation answers its documented 401; every method a SCIM or admin path doesn't
+//! document answers 405; the admin API is exercised in `live_admin.rs`; and
+//! `/scim/v2/openapi.json` serves the same document `scim-server openapi` prints.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -15,6 +15,9 @@ use scim_store::testing::TestDb;
 use serde_json::{Value, json};
 
 use super::{document_json, operations_of, schema_check};
+
+#[path = "live_admin.rs"]
+mod admin;
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-server");
 
@@ -442,13 +445,16 @@ fn the_running_server_answers_as_documented() {
     check("delete", ut, s.call("delete", &user, t, &[], None));
     check("delete", ut, s.call("delete", &user, t, &[], None));
 
+    let admin_token = cli(&s._db.url, &["token", "create", "--admin"]);
+    admin::exercise(s, &token, &admin_token, &check);
+
     // Without credentials, every protected operation answers its documented 401.
     for (method, template) in operations_of(&doc) {
         let op = &doc["paths"][&template][&method];
         if op.get("security").is_none() {
             continue;
         }
-        let path = template.replace("{id}", "x");
+        let path = template.replace("{id}", "x").replace("{name}", "acme");
         let body = ["post", "put", "patch"]
             .contains(&method.as_str())
             .then(|| json!({}));
@@ -465,9 +471,9 @@ fn the_running_server_answers_as_documented() {
         }
     }
 
-    // Every method a SCIM path doesn't document is refused with a SCIM 405.
+    // Every method a SCIM or admin path doesn't document is refused with a SCIM 405.
     for (template, item) in doc["paths"].as_object().unwrap() {
-        if !template.starts_with("/scim/v2/") {
+        if !template.starts_with("/scim/v2/") && !template.starts_with("/admin/v1/") {
             continue;
         }
         let path = template
