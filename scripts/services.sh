@@ -72,3 +72,52 @@ start_server() {
     SCIM_BASE="http://127.0.0.1:$port/scim/v2"
     export SCIM_BASE SCIM_TOKEN
 }
+
+# OpenLDAP slapd for the LDAP synchronization tests: exports SCIM_TEST_LDAP_URL,
+# SCIM_TEST_LDAP_BIND_DN, SCIM_TEST_LDAP_BIND_PASSWORD and SCIM_TEST_LDAP_BASE. The directory
+# holds only its suffix entry (dc=example,dc=org); each test loads its own subtree under it.
+# Debian's package is told not to create its default database (cn=nodomain), and apt never
+# starts services here, so slapd runs from a config of our own, as root, on 127.0.0.1.
+start_slapd() {
+    if [ -n "${SCIM_TEST_LDAP_URL:-}" ]; then return 0; fi
+    if [ ! -x /usr/sbin/slapd ] || ! command -v ldapadd >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then
+            echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+        fi
+        apt_install slapd ldap-utils
+    fi
+    local port=${SCIM_TEST_LDAP_PORT:-13389} ldir="$SERVICES_DIR/ldap"
+    local url="ldap://127.0.0.1:$port" base="dc=example,dc=org" admin="cn=admin,dc=example,dc=org"
+    mkdir -p "$ldir/data"
+    cat > "$ldir/slapd.conf" <<CONF
+include   /etc/ldap/schema/core.schema
+include   /etc/ldap/schema/cosine.schema
+include   /etc/ldap/schema/inetorgperson.schema
+include   /etc/ldap/schema/nis.schema
+pidfile   $ldir/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+database  mdb
+maxsize   104857600
+suffix    "$base"
+rootdn    "$admin"
+rootpw    secret
+directory $ldir/data
+index     objectClass eq
+index     uid,cn,member,memberUid eq
+overlay   memberof
+CONF
+    /usr/sbin/slaptest -Q -u -f "$ldir/slapd.conf"
+    /usr/sbin/slapd -f "$ldir/slapd.conf" -h "$url/"   # daemonizes
+    _cleanup_steps+=("kill \$(cat $ldir/slapd.pid)")
+    for _ in $(seq 1 100); do
+        ldapsearch -x -H "$url" -b '' -s base >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n' "$base" |
+        ldapadd -x -H "$url" -D "$admin" -w secret >/dev/null
+    export SCIM_TEST_LDAP_URL=$url SCIM_TEST_LDAP_BIND_DN=$admin SCIM_TEST_LDAP_BIND_PASSWORD=secret
+    export SCIM_TEST_LDAP_BASE=$base
+    echo "OpenLDAP test server: $SCIM_TEST_LDAP_URL ($base)"
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod http;
+pub mod ldap;
 pub mod observe;
 pub mod openapi;
 pub mod ratelimit;
@@ -23,4 +24,5 @@ pub mod webhooks;
 pub mod worker;
 
 pub use routes::{configure, configure_admin, scope};
+pub use service::passwords::verify_password;
 pub use state::{AppState, Clock, ServerConfig, SystemClock};

@@ -278,6 +278,33 @@ pub fn running_since(
     Ok(rows.into_iter().next().map(to_run))
 }
 
+/// Marks the tenant's runs still `running` that started before `started_before` as failed at
+/// `at`: their process stopped without finishing them (call it holding the tenant's lock, or
+/// with a bound past which no live run can still be going). Returns how many.
+pub fn abandon(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    started_before: NaiveDateTime,
+    at: NaiveDateTime,
+) -> Result<usize> {
+    let error = "abandoned: the process running it stopped before it finished";
+    with_conn!(conn, |c| {
+        diesel::update(
+            ldap_runs::table
+                .filter(ldap_runs::tenant_id.eq(tenant.as_str()))
+                .filter(ldap_runs::status.eq(RunStatus::Running.as_str()))
+                .filter(ldap_runs::started_at.lt(started_before)),
+        )
+        .set((
+            ldap_runs::status.eq(RunStatus::Failed.as_str()),
+            ldap_runs::finished_at.eq(Some(at)),
+            ldap_runs::error.eq(Some(error)),
+        ))
+        .execute(&mut **c)
+        .map_err(StoreError::from)
+    })
+}
+
 #[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = Bool)]
