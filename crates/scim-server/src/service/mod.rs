@@ -7,6 +7,7 @@ pub mod entitlements;
 pub mod groups;
 pub mod lifecycle;
 pub mod list;
+pub mod passwords;
 pub mod users;
 
 use scim_store::StoreError;

@@ -3,12 +3,10 @@
 //! policy as provisioning, recorded as administrator actions), effective entitlements, and a
 //! password check for hosts that let provisioned users sign in locally.
 
-use std::sync::OnceLock;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::policy::LifecycleEvent;
-use scim_store::{Actor, StoreError, entitlements, lifecycle, users};
+use scim_store::{Actor, StoreError, entitlements, lifecycle};
 use serde_json::Value;
 
 use super::views::{EntitlementsView, PasswordVerdict, UserState};
@@ -16,7 +14,7 @@ use super::{json, tenant};
 use crate::admin_auth::Admin;
 use crate::error::ApiError;
 use crate::http::{blocking, parse_body};
-use crate::secrets::{Secret, hash_secret, verify_secret};
+use crate::secrets::Secret;
 use crate::service::lifecycle::{LifecycleError, handle};
 use crate::state::AppState;
 
@@ -249,15 +247,6 @@ pub async fn entitlements(
     }
 }
 
-/// A hash to check against when there is no real one, so an unknown user, a user without a
-/// password and a wrong password take the same time.
-fn dummy_hash() -> Option<&'static str> {
-    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
-    DUMMY
-        .get_or_init(|| hash_secret(&Secret::new(uuid::Uuid::new_v4().to_string())).ok())
-        .as_deref()
-}
-
 fn string_member(body: &Value, name: &str) -> Result<String, ApiError> {
     match body.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
@@ -308,13 +297,7 @@ pub async fn verify_password(
     let t = tenant(&state, name.into_inner()).await?;
     let store = state.store.clone();
     let valid = blocking(move || {
-        let row = store.read(|c| users::password_hash_by_user_name(c, &t.id, &user_name))?;
-        let (hash, allowed) = match &row {
-            Some((_, Some(hash), allowed)) => (Some(hash.as_str()), *allowed),
-            _ => (dummy_hash(), false),
-        };
-        let matches = hash.is_some_and(|h| verify_secret(&password, h));
-        Ok(matches && allowed)
+        crate::service::passwords::verify_password(&store, &t.id, &user_name, &password)
     })
     .await?;
     json(StatusCode::OK, &PasswordVerdict { valid })
