@@ -150,3 +150,104 @@ pub fn apply_mappings(database_url: &str, tenant_name: &str) -> CliResult {
     eprintln!("tenant {tenant_name}: mappings applied");
     Ok(())
 }
+
+/// `scim-server ldap configure|sync|runs` (issue #7, docs/ldap.md).
+pub fn ldap(database_url: &str, action: crate::cli::LdapAction) -> CliResult {
+    use crate::cli::LdapAction;
+    match action {
+        LdapAction::Configure {
+            tenant: name,
+            url,
+            bind_dn,
+            bind_password_env,
+            base_dn,
+            groups,
+            starttls,
+            allow_plaintext,
+            interval,
+            user_name_attribute,
+            user_object_class,
+        } => {
+            let store = open(database_url)?;
+            let t = tenant(&store, &name)?;
+            let var = bind_password_env.clone();
+            let summary = format!("{url}, {} group(s)", groups.len());
+            let interval_secs = store.write(move |c| {
+                let mut settings = tenants::settings(c, &t.id)?;
+                // Attribute names and object classes set earlier (admin API) are kept.
+                let mut source = settings.ldap.take().unwrap_or_default();
+                source.url = url;
+                source.bind_dn = bind_dn;
+                source.bind_password_env = Some(bind_password_env);
+                source.bind_password_enc = None;
+                source.base_dn = base_dn;
+                source.groups = groups;
+                source.starttls = starttls;
+                source.allow_plaintext = allow_plaintext;
+                if let Some(secs) = interval {
+                    source.interval_secs = secs;
+                }
+                if let Some(a) = user_name_attribute {
+                    source.attributes.user_name = a;
+                }
+                if let Some(class) = user_object_class {
+                    source.user_object_class = class;
+                }
+                let secs = source.interval_secs;
+                settings.ldap = Some(source);
+                tenants::update_settings(c, &t.id, &settings).map(|_| secs)
+            })?;
+            eprintln!("tenant {name}: LDAP source set ({summary}, every {interval_secs} s)");
+            if std::env::var_os(&var).is_none() {
+                eprintln!(
+                    "note: {var} is not set here; `serve` and `ldap sync` read the bind password \
+                     from it"
+                );
+            }
+            Ok(())
+        }
+        LdapAction::Sync { tenant: name } => {
+            let store = open(database_url)?;
+            let t = tenant(&store, &name)?;
+            let state = crate::state::AppState::new(store, crate::state::ServerConfig::default())?;
+            let report = crate::ldap::sync_tenant(&state, &t.id, crate::ldap::StartedBy::Cli)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("{report}");
+            eprintln!("tenant {name}: LDAP sync run {} finished", report.run_id);
+            Ok(())
+        }
+        LdapAction::Runs {
+            tenant: name,
+            limit,
+        } => {
+            let store = open(database_url)?;
+            let t = tenant(&store, &name)?;
+            let runs = store.read(|c| scim_store::ldap_runs::list(c, &t.id, limit))?;
+            let time = |t: NaiveDateTime| {
+                t.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            };
+            for r in runs {
+                let n = r.counts;
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\tcreated={} updated={} deactivated={} reactivated={}\t\
+                     warnings={}\t{}",
+                    r.id,
+                    time(r.started_at),
+                    r.finished_at.map(time).unwrap_or_else(|| "-".into()),
+                    r.started_by,
+                    r.status.as_str(),
+                    n.created,
+                    n.updated,
+                    n.deactivated,
+                    n.reactivated,
+                    r.warnings.len(),
+                    r.error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}

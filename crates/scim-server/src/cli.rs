@@ -7,6 +7,11 @@
 //! scim-server [--database-url URL] token create --admin
 //! scim-server [--database-url URL] token revoke TOKEN_ID
 //! scim-server [--database-url URL] migrate
+//! scim-server [--database-url URL] ldap configure --tenant NAME --url ldap[s]://HOST:PORT \
+//!     --bind-dn DN --bind-password-env VAR --base-dn DN --group GROUP_DN [--group GROUP_DN ...] \
+//!     [--starttls] [--allow-plaintext] [--interval SECONDS]
+//! scim-server [--database-url URL] ldap sync --tenant NAME
+//! scim-server [--database-url URL] ldap runs --tenant NAME
 //! scim-server openapi
 //! ```
 //!
@@ -95,6 +100,12 @@ pub enum Command {
         #[arg(long)]
         tenant: String,
     },
+    /// Synchronize a tenant's users and groups from an LDAP directory (docs/ldap.md).
+    Ldap {
+        /// LDAP action.
+        #[command(subcommand)]
+        action: LdapAction,
+    },
     /// Print the OpenAPI document (JSON) on stdout; needs no database.
     Openapi,
 }
@@ -172,5 +183,65 @@ pub enum LegalHoldAction {
         tenant: String,
         /// User id.
         user_id: String,
+    },
+}
+
+/// `ldap` actions (issue #7; the shape of `configure` and `sync` is a contract).
+#[derive(Debug, Subcommand)]
+pub enum LdapAction {
+    /// Set the tenant's LDAP source (replacing any previous one). The bind password is never
+    /// stored or printed: only the name of the environment variable that holds it, which the
+    /// processes that synchronize (`serve`, `ldap sync`) must have.
+    Configure {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// `ldaps://HOST:PORT`, or `ldap://HOST:PORT` with --starttls (or --allow-plaintext).
+        #[arg(long)]
+        url: String,
+        /// DN of the directory-read account.
+        #[arg(long)]
+        bind_dn: String,
+        /// Name of the environment variable holding the bind password.
+        #[arg(long)]
+        bind_password_env: String,
+        /// Where users (memberUid lookups) and groups given by name are searched.
+        #[arg(long)]
+        base_dn: String,
+        /// A mapped group: its DN (or its cn under the base DN). Repeat for each group.
+        #[arg(long = "group", required = true)]
+        groups: Vec<String>,
+        /// Upgrade an ldap:// connection with StartTLS.
+        #[arg(long)]
+        starttls: bool,
+        /// Allow an unencrypted ldap:// connection (test directories only).
+        #[arg(long)]
+        allow_plaintext: bool,
+        /// Seconds between scheduled synchronizations (default 3600).
+        #[arg(long, value_name = "SECONDS")]
+        interval: Option<u64>,
+        /// LDAP attribute that becomes userName (default uid; `mail` for email user names).
+        #[arg(long)]
+        user_name_attribute: Option<String>,
+        /// objectClass of user entries (default person).
+        #[arg(long)]
+        user_object_class: Option<String>,
+    },
+    /// Run one synchronization now; prints `created=N updated=N deactivated=N reactivated=N`
+    /// on stdout. A directory that can't be read changes nothing and exits non-zero.
+    Sync {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Print the tenant's synchronization runs, newest first (tab-separated: id, started,
+    /// finished, started by, status, counts, warnings, error).
+    Runs {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// How many runs (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
 }

@@ -59,6 +59,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::ApplyMappings { tenant } => {
             scim_server::admin_cli::apply_mappings(&cli.database_url, &tenant)?
         }
+        Command::Ldap { action } => scim_server::admin_cli::ldap(&cli.database_url, action)?,
         Command::SyncLog {
             tenant,
             user,
@@ -185,6 +186,7 @@ async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std
     let store = state.store.clone();
     let clock = state.clock.clone();
     let worker = scim_server::worker::DeactivationWorker::new(state.clone());
+    let ldap = scim_server::ldap::scheduler::LdapScheduler::new(state.clone());
     let mount = state.config.mount_path.clone();
     let metrics = state.metrics.clone();
     let server = HttpServer::new(move || {
@@ -256,9 +258,17 @@ async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std
     let worker_task = actix_web::rt::spawn(worker.run(async move {
         let _ = worker_stopped.await;
     }));
+    // Every instance runs the LDAP scheduler; a tenant's sync takes the tenant's lock, so one
+    // instance runs it at a time.
+    let (stop_ldap, ldap_stopped) = tokio::sync::oneshot::channel::<()>();
+    let ldap_task = actix_web::rt::spawn(ldap.run(async move {
+        let _ = ldap_stopped.await;
+    }));
     let result = server.await;
     let _ = stop_worker.send(());
     let _ = worker_task.await;
+    let _ = stop_ldap.send(());
+    let _ = ldap_task.await;
     let _ = stop.send(());
     if let Some(task) = dispatcher {
         // Waits for the delivery in hand (at most the webhook timeout); the rest of the batch

@@ -589,7 +589,14 @@ impl Run<'_> {
             if let Some(w) = watch {
                 w.finish(c, &registry, &tenant, &touched, ACTOR, at)?;
             }
-            let detail = json!({"memberOperations": [{"add": add}, {"remove": remove}]});
+            let mut operations = Vec::new();
+            if !add.is_empty() {
+                operations.push(json!({"add": add}));
+            }
+            if !remove.is_empty() {
+                operations.push(json!({"remove": remove}));
+            }
+            let detail = json!({"memberOperations": operations});
             record(
                 c,
                 &tenant,

@@ -232,9 +232,10 @@ impl Job<'_> {
         Ok(report)
     }
 
-    /// Completes the run and, for a successful one, appends its summary to the sync log
-    /// (action `ldap_sync` on the tenant) in the same write; a failed run changed nothing, so
-    /// the sync log doesn't mention it (`ldap_runs` does).
+    /// Completes the run and, for a successful one that changed or skipped anything, appends
+    /// its summary to the sync log (action `ldap_sync` on the tenant) in the same write. A
+    /// failed run changed nothing and a quiet hourly run has nothing to say, so the sync log
+    /// doesn't mention them (`ldap_runs` does).
     fn finish(
         &self,
         run_id: i64,
@@ -252,7 +253,8 @@ impl Job<'_> {
         let t = self.tenant.clone();
         self.st.store.write(move |c| {
             ldap_runs::finish(c, &t, run_id, &end)?;
-            if end.status != RunStatus::Succeeded {
+            let quiet = end.counts == RunCounts::default() && end.warnings.is_empty();
+            if end.status != RunStatus::Succeeded || quiet {
                 return Ok(());
             }
             let n = &end.counts;
