@@ -29,7 +29,7 @@ pub const MAX_LIST: usize = 1000;
 
 /// First key of the two-key advisory lock: "LDAP sync" (the second is the tenant's hash), so
 /// these locks never collide with the single-key migration lock.
-const LOCK_CLASS: i32 = 0x5c1d_a9;
+const LOCK_CLASS: i32 = 0x005c_1da9;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,6 +12,7 @@
 //! Operator documentation: `docs/ldap.md`.
 
 pub mod directory;
+mod fields;
 pub mod reconcile;
 pub mod scheduler;
 pub mod sync;
