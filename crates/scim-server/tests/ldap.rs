@@ -514,3 +514,47 @@ fn a_tenant_is_synchronized_by_one_process_at_a_time() {
         }
     });
 }
+
+#[test]
+fn user_names_can_be_emails_and_an_entry_without_one_is_kept_as_it_was() {
+    each_backend(|lab| {
+        let b = lab.backend;
+        lab.configure(&["--user-name-attribute", "mail"]);
+        assert_eq!(
+            lab.sync(),
+            "created=3 updated=0 deactivated=0 reactivated=0"
+        );
+        let found: Vec<String> = lab.users().into_keys().collect();
+        let want = ["alice@example.org", "bob@example.org", "carol@example.org"];
+        assert_eq!(found, want, "[{b}]");
+
+        // carol's entry loses its mail: skipped with a warning, not deactivated.
+        lab.modify("dn: uid=carol,ou=people,{base}\nchangetype: modify\ndelete: mail\n");
+        let ran = lab.cli(&SYNC);
+        assert!(ran.ok, "[{b}] {}", ran.stderr);
+        assert_eq!(ran.stdout.trim(), NOTHING, "[{b}]");
+        assert!(
+            ran.stderr.contains("no mail attribute"),
+            "[{b}] {}",
+            ran.stderr
+        );
+        assert_eq!(lab.state("carol@example.org"), "active", "[{b}]");
+        assert_eq!(lab.runs()[0].warnings.len(), 1, "[{b}]");
+        assert_eq!(
+            lab.members("admins"),
+            names(&["alice@example.org", "carol@example.org"])
+        );
+
+        // Her mail back under another address: the same user, renamed.
+        let id = lab.id_of("carol@example.org");
+        lab.modify(
+            "dn: uid=carol,ou=people,{base}\nchangetype: modify\nadd: mail\n\
+             mail: c.jones@example.org\n",
+        );
+        assert_eq!(
+            lab.sync(),
+            "created=0 updated=1 deactivated=0 reactivated=0"
+        );
+        assert_eq!(lab.id_of("c.jones@example.org"), id, "[{b}]");
+    });
+}

@@ -72,6 +72,9 @@ pub struct Snapshot {
     pub groups: Vec<DirGroup>,
     /// Every member of a mapped group, by external id.
     pub users: BTreeMap<String, DirUser>,
+    /// External ids of member entries that were read but skipped (no userName, ambiguous
+    /// memberUid): still in a mapped group, so a user synced from them earlier stays.
+    pub unusable: BTreeSet<String>,
     /// Member references skipped, one sentence each.
     pub warnings: Vec<String>,
 }
@@ -426,6 +429,10 @@ impl Reader<'_> {
                     "{group_dn}: member {} matches {n} entries; skipped",
                     describe(r)
                 ));
+                for entry in &found {
+                    let id = self.external_id(entry);
+                    self.snapshot.unusable.insert(id);
+                }
                 None
             }
         };
@@ -439,15 +446,15 @@ impl Reader<'_> {
     /// Records a user entry; `None` (with a warning) when it has no user name.
     fn user(&mut self, entry: SearchEntry) -> Option<String> {
         let a = &self.source.attributes;
+        let external_id = self.external_id(&entry);
         let Some(user_name) = first(&entry, &a.user_name) else {
             self.warn(format!(
                 "{}: no {} attribute to use as userName; skipped",
                 entry.dn, a.user_name
             ));
+            self.snapshot.unusable.insert(external_id);
             return None;
         };
-        let id = first(&entry, &a.external_id).unwrap_or_else(|| entry.dn.clone());
-        let external_id = format!("{EXTERNAL_ID_PREFIX}{id}");
         let user = DirUser {
             user_name,
             external_id: external_id.clone(),
@@ -459,6 +466,13 @@ impl Reader<'_> {
         };
         self.snapshot.users.insert(external_id.clone(), user);
         Some(external_id)
+    }
+
+    /// `ldap:` + the entry's external-id attribute, or its DN when it has none.
+    fn external_id(&self, entry: &SearchEntry) -> String {
+        let id =
+            first(entry, &self.source.attributes.external_id).unwrap_or_else(|| entry.dn.clone());
+        format!("{EXTERNAL_ID_PREFIX}{id}")
     }
 
     fn warn(&mut self, message: String) {

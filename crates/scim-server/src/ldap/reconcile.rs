@@ -18,6 +18,9 @@
 //!    exactly as if the provider had set `active=false` (sign-in refused at once, the
 //!    deactivation itself after the tenant's delay), and comes back in step 1 if they return.
 //!
+//! An owned user whose entry is still listed but was skipped this time (no userName, an
+//! ambiguous memberUid: `Snapshot::unusable`) is left exactly as it was, memberships included.
+//!
 //! Each user and group change is its own transaction, as a SCIM request would be; the snapshot
 //! was read whole before the first one, so every change comes from one consistent answer.
 
@@ -94,13 +97,20 @@ pub fn reconcile(
             ids.insert(external_id.clone(), id);
         }
     }
-    let mut all_owned: HashSet<String> = owned.values().map(|u| u.id.clone()).collect();
-    all_owned.extend(ids.values().cloned());
+    // The users whose memberships this run manages: every owned user, except those whose
+    // entries were read but skipped this time (they stay as they were).
+    let mut managed: HashSet<String> = owned
+        .iter()
+        .filter(|(ext, _)| !snapshot.unusable.contains(*ext))
+        .map(|(_, u)| u.id.clone())
+        .collect();
+    managed.extend(ids.values().cloned());
     for group in &snapshot.groups {
-        run.group(group, &ids, &all_owned)?;
+        run.group(group, &ids, &managed)?;
     }
     for (external_id, current) in &owned {
-        if !snapshot.users.contains_key(external_id) {
+        let listed = snapshot.users.contains_key(external_id);
+        if !listed && !snapshot.unusable.contains(external_id) {
             run.departed(current)?;
         }
     }
@@ -446,13 +456,13 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Makes the SCIM group named after `group` list exactly the owned users the directory
-    /// lists (others' memberships are left alone), creating it when missing.
+    /// Makes the SCIM group named after `group` list exactly the `managed` users the
+    /// directory lists (others' memberships are left alone), creating it when missing.
     fn group(
         &mut self,
         group: &DirGroup,
         ids: &HashMap<String, String>,
-        owned: &HashSet<String>,
+        managed: &HashSet<String>,
     ) -> scim_store::Result<()> {
         let wanted: BTreeSet<String> = group
             .members
@@ -517,7 +527,7 @@ impl Run<'_> {
             .collect();
         let remove: Vec<String> = current
             .iter()
-            .filter(|id| owned.contains(*id) && !wanted.contains(*id))
+            .filter(|id| managed.contains(*id) && !wanted.contains(*id))
             .cloned()
             .collect();
         if add.is_empty() && remove.is_empty() {
