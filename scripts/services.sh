@@ -74,8 +74,10 @@ start_server() {
 }
 
 # OpenLDAP slapd for the LDAP synchronization tests: exports SCIM_TEST_LDAP_URL,
-# SCIM_TEST_LDAP_BIND_DN, SCIM_TEST_LDAP_BIND_PASSWORD and SCIM_TEST_LDAP_BASE. The directory
-# holds only its suffix entry (dc=example,dc=org); each test loads its own subtree under it.
+# SCIM_TEST_LDAP_BIND_DN, SCIM_TEST_LDAP_BIND_PASSWORD and SCIM_TEST_LDAP_BASE, and for TLS
+# SCIM_TEST_LDAPS_URL with SCIM_TEST_LDAP_CA (a throwaway CA's PEM, for SSL_CERT_FILE; the
+# server certificate names 127.0.0.1 and localhost; StartTLS works on the plain port too). The
+# directory holds only its suffix entry (dc=example,dc=org); each test loads its own subtree.
 # Debian's package is told not to create its default database (cn=nodomain), and apt never
 # starts services here, so slapd runs from a config of our own, as root, on 127.0.0.1.
 start_slapd() {
@@ -86,15 +88,27 @@ start_slapd() {
         fi
         apt_install slapd ldap-utils
     fi
-    local port=${SCIM_TEST_LDAP_PORT:-13389} ldir="$SERVICES_DIR/ldap"
-    local url="ldap://127.0.0.1:$port" base="dc=example,dc=org" admin="cn=admin,dc=example,dc=org"
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    local port=${SCIM_TEST_LDAP_PORT:-13389} tlsport=${SCIM_TEST_LDAPS_PORT:-13636}
+    local ldir="$SERVICES_DIR/ldap" base="dc=example,dc=org" admin="cn=admin,dc=example,dc=org"
+    local url="ldap://127.0.0.1:$port" tlsurl="ldaps://127.0.0.1:$tlsport"
     mkdir -p "$ldir/data"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=scim test LDAP CA" \
+        -keyout "$ldir/ca.key" -out "$ldir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$ldir/server.key" -out "$ldir/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$ldir/server.ext"
+    openssl x509 -req -in "$ldir/server.csr" -CA "$ldir/ca.pem" -CAkey "$ldir/ca.key" \
+        -CAcreateserial -days 7 -extfile "$ldir/server.ext" -out "$ldir/server.pem" 2>/dev/null
     cat > "$ldir/slapd.conf" <<CONF
 include   /etc/ldap/schema/core.schema
 include   /etc/ldap/schema/cosine.schema
 include   /etc/ldap/schema/inetorgperson.schema
 include   /etc/ldap/schema/nis.schema
 pidfile   $ldir/slapd.pid
+TLSCACertificateFile  $ldir/ca.pem
+TLSCertificateFile    $ldir/server.pem
+TLSCertificateKeyFile $ldir/server.key
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
@@ -109,7 +123,7 @@ index     uid,cn,member,memberUid eq
 overlay   memberof
 CONF
     /usr/sbin/slaptest -Q -u -f "$ldir/slapd.conf"
-    /usr/sbin/slapd -f "$ldir/slapd.conf" -h "$url/"   # daemonizes
+    /usr/sbin/slapd -f "$ldir/slapd.conf" -h "$url/ $tlsurl/"   # daemonizes
     _cleanup_steps+=("kill \$(cat $ldir/slapd.pid)")
     for _ in $(seq 1 100); do
         ldapsearch -x -H "$url" -b '' -s base >/dev/null 2>&1 && break
@@ -118,6 +132,6 @@ CONF
     printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n' "$base" |
         ldapadd -x -H "$url" -D "$admin" -w secret >/dev/null
     export SCIM_TEST_LDAP_URL=$url SCIM_TEST_LDAP_BIND_DN=$admin SCIM_TEST_LDAP_BIND_PASSWORD=secret
-    export SCIM_TEST_LDAP_BASE=$base
-    echo "OpenLDAP test server: $SCIM_TEST_LDAP_URL ($base)"
+    export SCIM_TEST_LDAP_BASE=$base SCIM_TEST_LDAPS_URL=$tlsurl SCIM_TEST_LDAP_CA=$ldir/ca.pem
+    echo "OpenLDAP test server: $SCIM_TEST_LDAP_URL and $SCIM_TEST_LDAPS_URL ($base)"
 }

@@ -3,8 +3,8 @@
 //! the SCIM API), a member added, one removed from one of two groups, a user moved out of all
 //! mapped groups and back (before and after the deactivation took effect), a Domain Admin who
 //! is also in a basic group, users the sync doesn't own, every way the directory can fail to
-//! answer (each changes nothing and is recorded), the scheduler in `serve`, and one sync of a
-//! tenant at a time.
+//! answer (each changes nothing and is recorded), LDAPS and StartTLS with certificate
+//! verification, the scheduler in `serve`, and one sync of a tenant at a time.
 //!
 //! The directory is `start_slapd`'s (scripts/services.sh); without `SCIM_TEST_LDAP_URL` the
 //! tests are skipped with a note, except under CI where that is a failure.
@@ -366,7 +366,7 @@ fn a_directory_that_cannot_be_read_changes_nothing() {
         assert!(lab.configure_source(&url, &[], &["--allow-plaintext"]).ok);
         fails_changing_nothing(lab, &lab.cli(&SYNC), "cannot reach", &before);
 
-        // This slapd has no TLS: StartTLS fails before the bind.
+        // StartTLS to a server whose certificate isn't trusted here fails before the bind.
         let url = lab.dir.url.clone();
         assert!(lab.configure_source(&url, &[], &["--starttls"]).ok);
         fails_changing_nothing(lab, &lab.cli(&SYNC), "cannot reach", &before);
@@ -556,5 +556,55 @@ fn user_names_can_be_emails_and_an_entry_without_one_is_kept_as_it_was() {
             "created=0 updated=1 deactivated=0 reactivated=0"
         );
         assert_eq!(lab.id_of("c.jones@example.org"), id, "[{b}]");
+    });
+}
+
+#[test]
+fn ldaps_and_starttls_verify_the_directory_certificate() {
+    each_backend(|lab| {
+        let b = lab.backend;
+        let Some((ldaps, ca)) = lab.dir.tls.clone() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI without SCIM_TEST_LDAPS_URL"
+            );
+            eprintln!("note: SCIM_TEST_LDAPS_URL is not set; TLS scenario skipped");
+            return;
+        };
+        // Encrypted: no --allow-plaintext needed.
+        let ran = lab.configure_source(&ldaps, &[], &[]);
+        assert!(ran.ok, "[{b}] {}", ran.stderr);
+        // The test CA is not among the system's trusted CAs: refused, nothing changed.
+        let ran = lab.cli(&SYNC);
+        assert!(
+            !ran.ok && ran.stderr.contains("invalid peer certificate"),
+            "[{b}] {}",
+            ran.stderr
+        );
+        assert!(lab.users().is_empty(), "[{b}]");
+        assert_eq!(lab.runs()[0].status, RunStatus::Failed, "[{b}]");
+
+        let trusted = [
+            (PASSWORD_VAR, Some(lab.dir.password.as_str())),
+            ("SSL_CERT_FILE", Some(ca.as_str())),
+        ];
+        let ran = lab.cli_env(&SYNC, &trusted);
+        assert!(ran.ok, "[{b}] {}", ran.stderr);
+        assert_eq!(
+            ran.stdout.trim(),
+            "created=3 updated=0 deactivated=0 reactivated=0"
+        );
+
+        // StartTLS on the plain port, by a name the certificate carries.
+        let starttls = lab.dir.url.replace("127.0.0.1", "localhost");
+        let ran = lab.configure_source(&starttls, &[], &["--starttls"]);
+        assert!(ran.ok, "[{b}] {}", ran.stderr);
+        lab.modify(REMOVE_BOB);
+        let ran = lab.cli_env(&SYNC, &trusted);
+        assert!(ran.ok, "[{b}] {}", ran.stderr);
+        assert_eq!(
+            ran.stdout.trim(),
+            "created=0 updated=0 deactivated=1 reactivated=0"
+        );
     });
 }

@@ -41,6 +41,9 @@ pub struct Directory {
     pub password: String,
     /// The suffix every scenario's subtree goes under.
     pub suffix: String,
+    /// `ldaps://127.0.0.1:PORT` and the PEM file of the CA that signed the server's
+    /// certificate, when the server has TLS (StartTLS then works on `url` too).
+    pub tls: Option<(String, String)>,
 }
 
 impl Directory {
@@ -65,6 +68,7 @@ impl Directory {
                 .unwrap_or_else(|| "cn=admin,dc=example,dc=org".into()),
             password: var("SCIM_TEST_LDAP_BIND_PASSWORD").unwrap_or_else(|| "secret".into()),
             suffix: var("SCIM_TEST_LDAP_BASE").unwrap_or_else(|| "dc=example,dc=org".into()),
+            tls: var("SCIM_TEST_LDAPS_URL").zip(var("SCIM_TEST_LDAP_CA")),
         })
     }
 
@@ -231,11 +235,13 @@ impl Lab {
         self.cli_env(args, &[(PASSWORD_VAR, Some(&self.dir.password))])
     }
 
-    /// Runs the CLI with these variables set (`Some`) or removed (`None`).
+    /// Runs the CLI with these variables set (`Some`) or removed (`None`). The system's
+    /// trusted CAs are used unless `SSL_CERT_FILE` is given.
     pub fn cli_env(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Ran {
         let mut cmd = Command::new(BIN);
         cmd.args(["--database-url", &self.db.url]).args(args);
         cmd.env("SCIM_LOG", "warn");
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
         for (k, v) in env {
             match v {
                 Some(v) => cmd.env(k, v),
@@ -400,6 +406,7 @@ impl Lab {
             .env(PASSWORD_VAR, &self.dir.password)
             .env("SCIM_LOG", "warn")
             .env_remove("SCIM_WEBHOOK_URL")
+            .env_remove("SSL_CERT_FILE")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
