@@ -119,7 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
 /// `App::new().service(web::scope("/admin/v1").configure(|c| scim_server::configure_admin(c,
 /// state)))`. Every operation requires an administrator token (`crate::admin_auth`).
 pub fn configure_admin(cfg: &mut web::ServiceConfig, state: AppState) {
-    use crate::handlers::admin::{self, activity, mappings, tenants, tokens, users};
+    use crate::handlers::admin::{self, activity, jit, mappings, tenants, tokens, users};
     let body_limit = state.config.max_body_bytes;
     cfg.app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
@@ -174,6 +174,7 @@ pub fn configure_admin(cfg: &mut web::ServiceConfig, state: AppState) {
             admin_resource("/tenants/{name}/apply-mappings")
                 .route(web::post().to(mappings::apply_mappings)),
         )
+        .service(admin_resource("/tenants/{name}/jit-login").route(web::post().to(jit::login)))
         .service(
             admin_resource("/tenants/{name}/jobs").route(web::get().to(activity::pending_jobs)),
         )

@@ -76,6 +76,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants/{name}/users/{id}/entitlements"),
     ("post", "/admin/v1/tenants/{name}/verify-password"),
     ("post", "/admin/v1/tenants/{name}/apply-mappings"),
+    ("post", "/admin/v1/tenants/{name}/jit-login"),
     ("get", "/admin/v1/tenants/{name}/jobs"),
     ("get", "/admin/v1/tenants/{name}/sync-log"),
 ];

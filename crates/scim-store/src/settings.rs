@@ -29,7 +29,7 @@ pub const MAX_DEACTIVATION_DELAY_SECS: u64 = 10 * 366 * 24 * 3600;
 
 /// Everything configurable per tenant. Every field has a default, so `{}` is a valid
 /// configuration (single default organization, 15-minute delay, no mappings, password sync
-/// on, no validation rule, no LDAP).
+/// on, no validation rule, no LDAP, JIT updating profiles at login).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TenantSettings {
@@ -56,6 +56,8 @@ pub struct TenantSettings {
     pub ldap: Option<LdapSource>,
     /// Requests per second accepted from this tenant's provider (none = server default).
     pub rate_limit_per_sec: Option<u32>,
+    /// Just-in-time provisioning at SAML login (what a login may change).
+    pub jit: JitSettings,
 }
 
 impl Default for TenantSettings {
@@ -73,6 +75,34 @@ impl Default for TenantSettings {
             validation: policy.validation,
             ldap: None,
             rate_limit_per_sec: None,
+            jit: JitSettings::default(),
+        }
+    }
+}
+
+/// What just-in-time provisioning at SAML login does with an assertion's values (the host
+/// calls it after verifying the assertion; see the server's `docs/jit.md`). Stored JSON
+/// written before these options existed reads with the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JitSettings {
+    /// A known user's name and email are updated from the assertion at each login (default
+    /// true); when false, only unknown users get them, at creation.
+    pub update_profile_at_login: bool,
+    /// Only group values starting with this prefix are considered (the value is then matched
+    /// whole, prefix included, against the mapped group names); none = every value.
+    pub group_prefix: Option<String>,
+    /// A known user whose assertion names no mapped group is deactivated through the
+    /// lifecycle policy (as if the provider had set `active=false`), not only refused.
+    pub deactivate_unmapped_at_login: bool,
+}
+
+impl Default for JitSettings {
+    fn default() -> Self {
+        JitSettings {
+            update_profile_at_login: true,
+            group_prefix: None,
+            deactivate_unmapped_at_login: false,
         }
     }
 }
@@ -312,6 +342,9 @@ impl TenantSettings {
         }
         if let Some(ldap) = &self.ldap {
             ldap.validate()?;
+        }
+        if let Some(prefix) = &self.jit.group_prefix {
+            non_empty("jit.group_prefix (omit it to consider every group)", prefix)?;
         }
         Ok(())
     }

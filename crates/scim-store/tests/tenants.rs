@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::RunQueryDsl;
 use scim_core::policy::PolicySettings;
 use scim_store::settings::{
-    AdminTiers, LdapSource, OrgMapping, RoleMapping, TenantSettings, ValidationRules,
+    AdminTiers, JitSettings, LdapSource, OrgMapping, RoleMapping, TenantSettings, ValidationRules,
 };
 use scim_store::testing::TestDb;
 use scim_store::{Conn, StoreError, TenantId, tenants, tokens};
@@ -110,6 +110,11 @@ fn full_settings() -> TenantSettings {
             ..LdapSource::default()
         }),
         rate_limit_per_sec: Some(50),
+        jit: JitSettings {
+            update_profile_at_login: false,
+            group_prefix: Some("Divvy".into()),
+            deactivate_unmapped_at_login: true,
+        },
     }
 }
 
@@ -227,6 +232,10 @@ fn invalid_settings_are_refused_and_change_nothing() {
         (
             "rate limit 0",
             with(d(), |s| s.rate_limit_per_sec = Some(0)),
+        ),
+        (
+            "empty jit prefix",
+            with(d(), |s| s.jit.group_prefix = Some(" ".into())),
         ),
     ];
     for db in TestDb::all() {
@@ -430,6 +439,12 @@ fn settings_policy_fields_round_trip_and_old_json() {
         assert_eq!(kept.deactivation_delay_secs, 60);
         assert!(kept.password_sync, "password sync defaults to on");
         assert_eq!(kept.validation, ValidationRules::default());
+        assert_eq!(
+            kept.jit,
+            JitSettings::default(),
+            "JIT options take their defaults"
+        );
+        assert!(kept.jit.update_profile_at_login);
         assert_eq!(kept.to_policy().default_org, "Acme");
     }
 }
@@ -454,6 +469,7 @@ fn settings_refuse_unknown_keys_inside_core_types() {
             "org_mapping.create_missing",
         ),
         (json!({"password_synch": false}), "password_synch"),
+        (json!({"jit": {"group_prefx": "Divvy"}}), "group_prefx"),
     ];
     for (bad, key) in cases {
         let err = TenantSettings::from_json(&bad).unwrap_err();

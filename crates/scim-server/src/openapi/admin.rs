@@ -14,7 +14,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 
 use super::messages::ScimError;
-use crate::handlers::admin::{activity, mappings, tenants, tokens, users, views};
+use crate::handlers::admin::{activity, jit, mappings, tenants, tokens, users, views};
 
 /// Where the binary mounts the admin API.
 pub const ADMIN_MOUNT: &str = "/admin/v1";
@@ -56,7 +56,8 @@ pub enum AdminProtected {
     "password_sync": true,
     "validation": {"user_name_is_email": true, "primary_email_is_user_name": false, "country_is_iso3166": false},
     "ldap": null,
-    "rate_limit_per_sec": null
+    "rate_limit_per_sec": null,
+    "jit": {"update_profile_at_login": true, "group_prefix": "Divvy", "deactivate_unmapped_at_login": false}
 }))]
 pub struct TenantSettings {
     /// Seconds between the provider deactivating a user and the deactivation (default 900;
@@ -100,6 +101,25 @@ pub struct TenantSettings {
     /// Requests per second accepted from the tenant's provider (null = server default).
     #[schema(required = false, minimum = 1)]
     pub rate_limit_per_sec: Option<u32>,
+    /// Just-in-time provisioning at SAML login (`POST /tenants/{name}/jit-login`).
+    #[schema(required = false)]
+    pub jit: JitSettings,
+}
+
+/// What a just-in-time login may change.
+#[derive(ToSchema)]
+pub struct JitSettings {
+    /// Update a known user's name and email from the assertion at each login (default true).
+    #[schema(required = false)]
+    pub update_profile_at_login: bool,
+    /// Only group values starting with this prefix count; they are matched whole, prefix
+    /// included, against the mapped group names (default null: every value counts).
+    #[schema(required = false)]
+    pub group_prefix: Option<String>,
+    /// Deactivate (through the tenant's delay) a known user whose assertion names no mapped
+    /// group, besides refusing the login (default false).
+    #[schema(required = false)]
+    pub deactivate_unmapped_at_login: bool,
 }
 
 /// One group → roles mapping.
@@ -158,15 +178,17 @@ pub struct ValidationRules {
         users::entitlements,
         users::verify_password,
         mappings::apply_mappings,
+        jit::login,
         activity::pending_jobs,
         activity::sync_log,
     ),
     components(schemas(
-        TenantSettings, RoleMapping, AdminTiers, ValidationRules, views::TenantSummary,
+        TenantSettings, RoleMapping, AdminTiers, ValidationRules, JitSettings, views::TenantSummary,
         views::TenantDetail, views::NewTenant, views::TokenView, views::NewToken,
         views::IssuedTokenView, views::StateName, views::UserState, views::EntitlementsView,
         views::VerifyPassword, views::PasswordVerdict, views::JobView, views::LogEntryView,
-        views::SyncLogPage, mappings::ApplyReport,
+        views::SyncLogPage, mappings::ApplyReport, crate::service::jit::JitAssertion,
+        crate::service::jit::JitLogin, crate::service::jit::JitEntitlements,
     )),
     tags(
         (name = "Tenants", description = "Admin API: tenants (one per identity-provider connection) and their settings."),

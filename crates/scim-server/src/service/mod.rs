@@ -5,6 +5,7 @@
 mod audit;
 pub mod entitlements;
 pub mod groups;
+pub mod jit;
 pub mod lifecycle;
 pub mod list;
 pub mod passwords;

@@ -149,6 +149,34 @@ pub fn exercise(s: &Server, scim: &str, admin: &str, check: &dyn Fn(&str, &str, 
         None,
     );
 
+    // Just-in-time login: accepted once `beta` maps the group, refused without one, an
+    // assertion without NameID or email, an unknown tenant.
+    let mut mapped = changed.clone();
+    mapped["role_mappings"] = json!([{"group": "Divvy Engineers", "roles": ["developer"]}]);
+    call(
+        "put",
+        settings,
+        "/admin/v1/tenants/beta/settings",
+        Some(&mapped),
+    );
+    let jit = "/admin/v1/tenants/{name}/jit-login";
+    let ana = json!({"nameId": "ana@example.com", "email": "ana@example.com",
+                     "firstName": "Ana", "lastName": "Lima", "groups": ["Divvy Engineers"]});
+    call("post", jit, "/admin/v1/tenants/beta/jit-login", Some(&ana));
+    call(
+        "post",
+        jit,
+        "/admin/v1/tenants/beta/jit-login",
+        Some(&json!({"nameId": "bo@example.com", "groups": ["Other"]})),
+    );
+    call(
+        "post",
+        jit,
+        "/admin/v1/tenants/beta/jit-login",
+        Some(&json!({"nameId": ""})),
+    );
+    call("post", jit, "/admin/v1/tenants/nope/jit-login", Some(&ana));
+
     call("delete", one, "/admin/v1/tenants/beta", None);
     call("delete", one, "/admin/v1/tenants/beta", None);
 }

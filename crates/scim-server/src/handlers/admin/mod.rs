@@ -8,6 +8,7 @@
 //! the administrator tokens ([`crate::admin_auth::ADMIN_TENANT`]) does not exist here.
 
 pub mod activity;
+pub mod jit;
 pub mod mappings;
 pub mod tenants;
 pub mod tokens;
