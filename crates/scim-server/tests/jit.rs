@@ -2,7 +2,8 @@
 //! binary over loopback HTTP, on SQLite and (when `SCIM_TEST_PG_URL` is set) PostgreSQL:
 //! creation with mapped groups and roles, `endOtherSessions` on repeated and changed logins,
 //! the group prefix, the profile option, refusals (no mapped group, with and without
-//! deactivation; disabled users never re-enabled), and the sync log's actor `jit`.
+//! deactivation; disabled users never re-enabled; local accounts never taken over), and the
+//! sync log's actor `jit`.
 
 #![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
@@ -292,5 +293,61 @@ fn unmapped_and_disabled_users_are_refused_and_never_re_enabled() {
         // An unknown user with no mapped group is neither created nor deactivated.
         refused(lab, assertion("fay@example.com", "Fay", &["Other"]));
         assert_eq!(users_named(lab, "fay@example.com"), 0);
+    });
+}
+
+/// A local account (created in the product) holding the NameID is never taken over: the
+/// login is refused and the account left exactly as it was.
+#[test]
+fn a_local_account_is_never_taken_over() {
+    use scim_core::resource::{WriteMode, prepare};
+    use scim_core::schema::SchemaRegistry;
+    use scim_store::users::{self, NewUser};
+
+    each_backend(|lab| {
+        configure(lab, mappings);
+        let tenant = lab.admin("GET", "/admin/v1/tenants/acme", None).json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let tenant = scim_store::TenantId(tenant);
+        let registry = SchemaRegistry::standard();
+        let rt = registry.resource_type("User").unwrap();
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                          "userName": "root@example.com"});
+        let new = NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            resource: prepare(&registry, rt, body, WriteMode::Create, None).unwrap(),
+            password_hash: None,
+            origin: scim_store::Origin::Local,
+            now: chrono::Utc::now().naive_utc(),
+        };
+        let t = tenant.clone();
+        let local = lab
+            .db
+            .store
+            .write(move |c| users::insert(c, &registry, &t, new))
+            .unwrap();
+        let r = refused(
+            lab,
+            assertion("ROOT@example.com", "Mallory", &["Divvy Leads"]),
+        );
+        assert!(
+            r["detail"].as_str().unwrap().contains("local account"),
+            "{r}"
+        );
+        let id = local.id.clone();
+        let after = lab
+            .db
+            .store
+            .read(move |c| users::get(c, &tenant, &id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            after.version, local.version,
+            "the local account was changed"
+        );
+        assert!(groups_of(lab, &local.id).is_empty());
+        assert_eq!(users_named(lab, "root@example.com"), 1);
     });
 }
