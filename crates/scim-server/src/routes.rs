@@ -119,7 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
 /// `App::new().service(web::scope("/admin/v1").configure(|c| scim_server::configure_admin(c,
 /// state)))`. Every operation requires an administrator token (`crate::admin_auth`).
 pub fn configure_admin(cfg: &mut web::ServiceConfig, state: AppState) {
-    use crate::handlers::admin::{self, activity, jit, mappings, tenants, tokens, users};
+    use crate::handlers::admin::{self, activity, jit, ldap, mappings, tenants, tokens, users};
     let body_limit = state.config.max_body_bytes;
     cfg.app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
@@ -181,6 +181,8 @@ pub fn configure_admin(cfg: &mut web::ServiceConfig, state: AppState) {
         .service(
             admin_resource("/tenants/{name}/sync-log").route(web::get().to(activity::sync_log)),
         )
+        .service(admin_resource("/tenants/{name}/ldap/sync").route(web::post().to(ldap::sync_now)))
+        .service(admin_resource("/tenants/{name}/ldap/runs").route(web::get().to(ldap::runs)))
         .default_service(web::to(admin::not_found));
 }
 

@@ -582,3 +582,68 @@ fn documented_settings_name_every_stored_setting() {
     let keys: BTreeSet<String> = stored.as_object().unwrap().keys().cloned().collect();
     assert_eq!(documented, keys);
 }
+
+#[test]
+fn ldap_sync_and_runs_through_the_admin_api() {
+    each_backend(|lab| {
+        let (sync, runs) = (
+            "/admin/v1/tenants/acme/ldap/sync",
+            "/admin/v1/tenants/acme/ldap/runs",
+        );
+        let none = lab.admin("POST", sync, None);
+        assert_eq!(
+            (none.status, none.json()["scimType"].clone()),
+            (400, json!("invalidValue")),
+            "{none:?}"
+        );
+        assert_eq!(lab.admin("GET", runs, None).json(), json!([]));
+        assert_eq!(
+            lab.admin("POST", "/admin/v1/tenants/nope/ldap/sync", None)
+                .status,
+            404
+        );
+        assert_eq!(
+            lab.admin("GET", &format!("{runs}?bogus=1"), None).status,
+            400
+        );
+        // A source whose bind password variable is unset: the run fails, changes nothing and
+        // is recorded, started by the admin API.
+        let ldap = json!({"ldap": {"url": "ldaps://127.0.0.1:1", "bind_dn": "cn=r,dc=x",
+            "bind_password_env": "SCIM_ADMIN_TEST_UNSET_PW", "base_dn": "dc=x", "groups": ["G"]}});
+        let put = lab.admin("PUT", "/admin/v1/tenants/acme/settings", Some(ldap));
+        assert_eq!(put.status, 200, "{put:?}");
+        let failed = lab.admin("POST", sync, None);
+        assert_eq!(failed.status, 503, "{failed:?}");
+        assert_eq!(failed.header("retry-after"), Some("60"), "{failed:?}");
+        let detail = failed.json()["detail"].as_str().unwrap().to_string();
+        assert!(
+            detail.contains("nothing was changed (run ")
+                && detail.contains("SCIM_ADMIN_TEST_UNSET_PW"),
+            "{detail}"
+        );
+        let listed = lab.admin("GET", &format!("{runs}?limit=5"), None).json();
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        let run = &listed[0];
+        assert_eq!(
+            (run["startedBy"].as_str(), run["status"].as_str()),
+            (Some("admin_api"), Some("failed"))
+        );
+        assert!(
+            detail.contains(&format!("(run {})", run["id"])),
+            "{detail} / {run}"
+        );
+        assert!(
+            run["error"]
+                .as_str()
+                .unwrap()
+                .contains("SCIM_ADMIN_TEST_UNSET_PW"),
+            "{run}"
+        );
+        assert_eq!(
+            run["counts"],
+            json!({"created": 0, "updated": 0, "deactivated": 0, "reactivated": 0})
+        );
+        assert!(run["finishedAt"].is_string(), "{run}");
+    });
+}

@@ -79,6 +79,8 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/admin/v1/tenants/{name}/jit-login"),
     ("get", "/admin/v1/tenants/{name}/jobs"),
     ("get", "/admin/v1/tenants/{name}/sync-log"),
+    ("post", "/admin/v1/tenants/{name}/ldap/sync"),
+    ("get", "/admin/v1/tenants/{name}/ldap/runs"),
 ];
 
 const METHODS: [&str; 8] = [

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 
 use super::messages::ScimError;
-use crate::handlers::admin::{activity, jit, mappings, tenants, tokens, users, views};
+use crate::handlers::admin::{activity, jit, ldap, mappings, tenants, tokens, users, views};
 
 /// Where the binary mounts the admin API.
 pub const ADMIN_MOUNT: &str = "/admin/v1";
@@ -181,6 +181,8 @@ pub struct ValidationRules {
         jit::login,
         activity::pending_jobs,
         activity::sync_log,
+        ldap::sync_now,
+        ldap::runs,
     ),
     components(schemas(
         TenantSettings, RoleMapping, AdminTiers, ValidationRules, JitSettings, views::TenantSummary,
@@ -188,13 +190,15 @@ pub struct ValidationRules {
         views::IssuedTokenView, views::StateName, views::UserState, views::EntitlementsView,
         views::VerifyPassword, views::PasswordVerdict, views::JobView, views::LogEntryView,
         views::SyncLogPage, mappings::ApplyReport, crate::service::jit::JitAssertion,
-        crate::service::jit::JitLogin, crate::service::jit::JitEntitlements,
+        crate::service::jit::JitLogin, crate::service::jit::JitEntitlements, ldap::LdapCounts,
+        ldap::LdapSyncResult, ldap::LdapRunView,
     )),
     tags(
         (name = "Tenants", description = "Admin API: tenants (one per identity-provider connection) and their settings."),
         (name = "Tokens", description = "Admin API: tenants' SCIM tokens."),
         (name = "Lifecycle", description = "Admin API: users' lifecycle (legal hold, immediate deactivation and reactivation), entitlements and password checks."),
         (name = "Activity", description = "Admin API: pending deactivation jobs and the sync log."),
+        (name = "LDAP", description = "Admin API: synchronizing users from the tenant's LDAP directory now, and the recorded runs."),
     ),
 )]
 struct AdminDoc;

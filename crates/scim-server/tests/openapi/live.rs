@@ -513,9 +513,16 @@ fn the_running_server_answers_as_documented() {
         unexpected.is_empty(),
         "responses that differ from the document:\n{unexpected:#?}"
     );
-    let never: Vec<_> = operations_of(&doc)
+    let mut never: Vec<_> = operations_of(&doc)
         .difference(&succeeded.borrow())
         .cloned()
         .collect();
+    // An LDAP sync succeeds only against a directory (`start_slapd`, SCIM_TEST_LDAP_*).
+    if std::env::var("SCIM_TEST_LDAP_URL").map_or(true, |v| v.is_empty()) {
+        eprintln!("note: SCIM_TEST_LDAP_URL is not set; POST .../ldap/sync not seen succeeding");
+        never.retain(|(m, p)| {
+            (m.as_str(), p.as_str()) != ("post", "/admin/v1/tenants/{name}/ldap/sync")
+        });
+    }
     assert!(never.is_empty(), "operations never answered 2xx: {never:?}");
 }

@@ -9,6 +9,7 @@
 
 pub mod activity;
 pub mod jit;
+pub mod ldap;
 pub mod mappings;
 pub mod tenants;
 pub mod tokens;
