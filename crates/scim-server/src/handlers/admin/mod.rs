@@ -1,6 +1,7 @@
 //! The admin API (`/admin/v1`): tenants and their settings, tokens, users' lifecycle (legal
 //! hold, immediate deactivation and reactivation), entitlements, password checks, apply
-//! mappings, pending jobs and the sync log. Every handler requires an administrator token
+//! mappings, pending jobs, the sync log, JIT login, and LDAP synchronization ("Synchronize
+//! Users", "View Logs"). Every handler requires an administrator token
 //! ([`crate::admin_auth::Admin`]); bodies are JSON (`application/json`), errors are SCIM Error
 //! bodies like everywhere else.
 //!
