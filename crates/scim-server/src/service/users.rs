@@ -77,14 +77,9 @@ fn check_origin(
     id: &str,
     op: ProviderOp,
 ) -> Result<(), ApiError> {
-    let record = st.store.read(|c| stored_lifecycle::load(c, tenant, id))?;
-    if let Some(lc) = record {
-        let name = st
-            .store
-            .read(|c| users::get(c, tenant, id))?
-            .and_then(|s| scim_core::resource::user_name(&s.resource).map(str::to_string))
-            .unwrap_or_default();
-        check_provider_op(op, lc.origin, &name)?;
+    // One read: the record carries both the origin and the userName the refusal names.
+    if let Some(record) = st.store.read(|c| users::get_record(c, tenant, id))? {
+        check_provider_op(op, record.origin.into(), &record.user_name)?;
     }
     Ok(())
 }
