@@ -124,11 +124,12 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     let registry = st.registry.clone();
     let tenant = tenant.clone();
     let outcome = st.store.write(move |c| {
-        // A local account holding the name: the provider may not take it (a clear 409).
+        // One lookup of whoever holds the name decides the two special cases below.
+        let existing = users::by_user_name(c, &tenant, &user_name)?;
         // The provider deleted this user within the deactivation delay and now creates it
         // again (an unassign/reassign): the account was never destroyed, so it comes back with
         // its id and data, takes the new document, and the pending deactivation is cancelled.
-        if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
+        if let Some(existing) = &existing
             && users::unhide(c, &tenant, &existing.id)?
         {
             let id = existing.id.clone();
@@ -168,7 +169,8 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
             let stored = users::get(c, &tenant, &id)?.unwrap_or(stored);
             return Ok(Ok(stored));
         }
-        if let Some(existing) = users::by_user_name(c, &tenant, &user_name)?
+        // A local account holding the name: the provider may not take it (a clear 409).
+        if let Some(existing) = &existing
             && let Some(lc) = stored_lifecycle::load(c, &tenant, &existing.id)?
             && lc.origin == PolicyOrigin::Local
         {
