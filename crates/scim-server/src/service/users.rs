@@ -18,7 +18,7 @@ use scim_store::{
 use serde_json::{Value, json};
 
 use super::audit::{Change, record};
-use super::entitlements::on_user_created;
+use super::entitlements::{compile, on_new_user};
 use super::lifecycle::{LifecycleError, effects, handle, policy_settings};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
@@ -111,9 +111,6 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
         &settings,
         at,
     );
-    let user_name = scim_core::resource::user_name(&doc)
-        .unwrap_or_default()
-        .to_string();
     let new = NewUser {
         id: uuid::Uuid::new_v4().to_string(),
         resource: doc,
@@ -121,91 +118,47 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
         origin: Origin::Provisioned,
         now: at.naive_utc(),
     };
+    // Everything derivable happens here, on the request's thread: the SQLite writer thread,
+    // which every write of the process shares, then only runs the inserts.
+    let prepared =
+        users::prepare_insert(&st.registry, new, &decision.user, decision.sign_in_allowed)?;
+    let rules = compile(&settings, &st.registry)?;
+    let detail = json!({
+        "userName": scim_core::resource::user_name(prepared.resource()),
+        "externalId": scim_core::resource::external_id(prepared.resource()),
+        "active": provider_active,
+    });
     let registry = st.registry.clone();
     let tenant = tenant.clone();
     let outcome = st.store.write(move |c| {
-        // One lookup of whoever holds the name decides the two special cases below.
-        let existing = users::by_user_name(c, &tenant, &user_name)?;
-        // The provider deleted this user within the deactivation delay and now creates it
-        // again (an unassign/reassign): the account was never destroyed, so it comes back with
-        // its id and data, takes the new document, and the pending deactivation is cancelled.
-        if let Some(existing) = &existing
-            && users::unhide(c, &tenant, &existing.id)?
-        {
-            let id = existing.id.clone();
-            let password = match new.password_hash.clone() {
-                Some(h) => PasswordChange::Set(h),
-                None => PasswordChange::Keep,
-            };
-            let stored = users::replace(
-                c,
-                &registry,
-                &tenant,
-                &id,
-                None,
-                new.resource.clone(),
-                password,
-                at.naive_utc(),
-            )?;
-            handle(
-                c,
-                &registry,
-                &tenant,
-                &id,
-                LifecycleEvent::ProviderSetActive(provider_active),
-                Actor::Provider,
-                at,
-            )
-            .map_err(lifecycle_error)?;
+        if let Some(stored) = users::insert_prepared(c, &tenant, &prepared)? {
+            effects(c, &tenant, &stored.id, &decision, Actor::Provider, at)?;
             let change = Change {
                 at: at.naive_utc(),
-                action: "restore",
+                action: "create",
                 resource_type: "User",
-                id: &id,
-                detail: json!({"userName": user_name, "active": provider_active}),
-                events: vec!["user.updated"],
+                id: &stored.id,
+                detail,
+                events: vec![],
             };
             record(c, &tenant, change)?;
-            let stored = users::get(c, &tenant, &id)?.unwrap_or(stored);
+            // The new user's organization and default roles (it is in no group yet).
+            on_new_user(
+                c,
+                &registry,
+                &tenant,
+                &rules,
+                &stored.id,
+                &stored.resource,
+                &decision.user,
+                Actor::Provider,
+                at,
+            )?;
             return Ok(Ok(stored));
         }
-        // A local account holding the name: the provider may not take it (a clear 409).
-        if let Some(existing) = &existing
-            && let Some(lc) = stored_lifecycle::load(c, &tenant, &existing.id)?
-            && lc.origin == PolicyOrigin::Local
-        {
-            return Ok(Err(check_provider_op(
-                ProviderOp::Create,
-                lc.origin,
-                &user_name,
-            )));
-        }
-        let stored = users::insert_with_lifecycle(
-            c,
-            &registry,
-            &tenant,
-            new,
-            &decision.user,
-            decision.sign_in_allowed,
-        )?;
-        effects(c, &tenant, &stored.id, &decision, Actor::Provider, at)?;
-        let detail = json!({
-            "userName": scim_core::resource::user_name(&stored.resource),
-            "externalId": scim_core::resource::external_id(&stored.resource),
-            "active": provider_active,
-        });
-        let change = Change {
-            at: at.naive_utc(),
-            action: "create",
-            resource_type: "User",
-            id: &stored.id,
-            detail,
-            events: vec![],
-        };
-        record(c, &tenant, change)?;
-        // The new user's organization and default roles (it is in no group yet).
-        on_user_created(c, &registry, &tenant, &stored.id, Actor::Provider, at)?;
-        Ok(Ok(stored))
+        // The userName is held: by a user the provider deleted within the deactivation
+        // delay, by a local account, or by a live provisioned user.
+        taken(c, &registry, &tenant, &prepared, provider_active, at)
     })?;
     match outcome {
         Ok(stored) => Ok(stored),
@@ -214,6 +167,76 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
             .map(ApiError::from)
             .unwrap_or_else(|| ApiError::Internal("local account check".into()))),
     }
+}
+
+/// A create whose userName is held. A user the provider deleted within the deactivation
+/// delay comes back (an unassign/reassign: the account was never destroyed) with its id and
+/// data, takes the new document, and its pending deactivation is cancelled. A local account
+/// is refused with a clear 409 naming the rule; anyone else is a plain uniqueness conflict.
+fn taken(
+    c: &mut scim_store::Conn<'_>,
+    registry: &scim_core::schema::SchemaRegistry,
+    tenant: &TenantId,
+    prepared: &users::PreparedUser,
+    provider_active: bool,
+    at: DateTime<Utc>,
+) -> scim_store::Result<Result<StoredResource, Result<(), scim_core::error::Error>>> {
+    let user_name = prepared.user_name();
+    let existing = users::by_user_name(c, tenant, user_name)?;
+    if let Some(existing) = &existing
+        && users::unhide(c, tenant, &existing.id)?
+    {
+        let id = existing.id.clone();
+        let password = match prepared.password_hash() {
+            Some(h) => PasswordChange::Set(h.to_string()),
+            None => PasswordChange::Keep,
+        };
+        let stored = users::replace(
+            c,
+            registry,
+            tenant,
+            &id,
+            None,
+            prepared.resource().clone(),
+            password,
+            at.naive_utc(),
+        )?;
+        handle(
+            c,
+            registry,
+            tenant,
+            &id,
+            LifecycleEvent::ProviderSetActive(provider_active),
+            Actor::Provider,
+            at,
+        )
+        .map_err(lifecycle_error)?;
+        let change = Change {
+            at: at.naive_utc(),
+            action: "restore",
+            resource_type: "User",
+            id: &id,
+            detail: json!({"userName": user_name, "active": provider_active}),
+            events: vec!["user.updated"],
+        };
+        record(c, tenant, change)?;
+        let stored = users::get(c, tenant, &id)?.unwrap_or(stored);
+        return Ok(Ok(stored));
+    }
+    if let Some(existing) = &existing
+        && let Some(lc) = stored_lifecycle::load(c, tenant, &existing.id)?
+        && lc.origin == PolicyOrigin::Local
+    {
+        return Ok(Err(check_provider_op(
+            ProviderOp::Create,
+            lc.origin,
+            user_name,
+        )));
+    }
+    Err(StoreError::Conflict {
+        attribute: "userName",
+        value: user_name.to_string(),
+    })
 }
 
 /// GET /Users/{id}: `None` when the tenant has no such user.

@@ -28,17 +28,18 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
-use crate::lifecycle::state_json;
 use crate::members::{self, GroupRef};
 use crate::model::{Origin, StoredResource, TenantId};
 use crate::with_conn;
 
 mod active;
 mod columns;
+mod prepared;
 mod types;
 
 pub(crate) use active::{document_active, set_document_active};
 use columns::{Email, columns};
+pub use prepared::{PreparedUser, insert_prepared, prepare_insert};
 pub use types::{NewUser, PasswordChange, UserRecord};
 
 /// Lifecycle a user starts in when `active` is true; policy moves it on with
@@ -106,63 +107,14 @@ pub fn insert_with_lifecycle(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
     tenant: &TenantId,
-    mut new: NewUser,
+    new: NewUser,
     lifecycle: &UserLifecycle,
     sign_in_allowed: bool,
 ) -> Result<StoredResource> {
-    if scim_core::policy::Origin::from(new.origin) != lifecycle.origin {
-        return Err(StoreError::Invalid(format!(
-            "user {} is inserted as {} but its lifecycle says {}",
-            new.id,
-            new.origin.as_str(),
-            lifecycle.origin.as_str()
-        )));
-    }
-    if document_active(&new.resource) != lifecycle.provider_active
-        && let Some(obj) = new.resource.as_object_mut()
-    {
-        obj.insert("active".into(), Value::Bool(lifecycle.provider_active));
-    }
-    let (doc, cols) = columns(registry, new.resource)?;
-    let state = state_json(&lifecycle.state)?;
-    with_conn!(conn, |c| {
-        diesel::insert_into(users::table)
-            .values((
-                (
-                    users::tenant_id.eq(tenant.as_str()),
-                    users::id.eq(&new.id),
-                    users::user_name.eq(&cols.user_name),
-                    users::user_name_key.eq(&cols.user_name_key),
-                    users::external_id.eq(cols.external_id.as_deref()),
-                    users::display_name.eq(cols.display_name.as_deref()),
-                    users::active.eq(cols.active),
-                    users::password_hash.eq(new.password_hash.as_deref()),
-                    users::resource.eq(&cols.resource),
-                    users::search.eq(search_value(&cols.search)),
-                    users::version.eq(1_i64),
-                    users::created_at.eq(new.now),
-                    users::updated_at.eq(new.now),
-                ),
-                (
-                    users::lifecycle_state.eq(Some(state.as_str())),
-                    users::lifecycle.eq(lifecycle.state.name()),
-                    users::origin.eq(lifecycle.origin.as_str()),
-                    users::legal_hold.eq(lifecycle.legal_hold),
-                    users::provider_active.eq(lifecycle.provider_active),
-                    users::mapped.eq(lifecycle.mapped),
-                    users::sign_in_allowed.eq(sign_in_allowed),
-                ),
-            ))
-            .execute(&mut **c)
-            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?;
-    });
-    write_emails(conn, tenant, &new.id, &cols.emails, false)?;
-    Ok(StoredResource {
-        id: new.id,
-        version: 1,
-        created_at: new.now,
-        updated_at: new.now,
-        resource: doc,
+    let prepared = prepare_insert(registry, new, lifecycle, sign_in_allowed)?;
+    insert_prepared(conn, tenant, &prepared)?.ok_or_else(|| StoreError::Conflict {
+        attribute: "userName",
+        value: prepared.user_name().to_string(),
     })
 }
 

@@ -1,0 +1,152 @@
+//! A user insert split in two: [`prepare_insert`] derives every column (search document,
+//! folded keys, email rows, resource text) on the caller's thread, and [`insert_prepared`]
+//! only runs SQL. On SQLite every write goes through one writer thread, so what the writer
+//! does per request bounds write throughput; the derivation is pure and can run anywhere.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use scim_core::policy::UserLifecycle;
+use scim_core::schema::SchemaRegistry;
+use serde_json::Value;
+
+use super::columns::{Columns, columns};
+use super::{document_active, write_emails};
+use crate::conn::Conn;
+use crate::error::{Result, StoreError, classify};
+use crate::lifecycle::state_json;
+use crate::model::{StoredResource, TenantId};
+use crate::with_conn;
+
+use super::NewUser;
+
+/// A user ready to insert: its columns derived, its lifecycle decided.
+pub struct PreparedUser {
+    id: String,
+    now: NaiveDateTime,
+    password_hash: Option<String>,
+    doc: Value,
+    cols: Columns,
+    search_text: String,
+    state: String,
+    lifecycle: UserLifecycle,
+    sign_in_allowed: bool,
+}
+
+impl std::fmt::Debug for PreparedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedUser")
+            .field("id", &self.id)
+            .field("user_name", &self.cols.user_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedUser {
+    /// The id the user will have.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The userName as sent (what a uniqueness conflict names).
+    pub fn user_name(&self) -> &str {
+        &self.cols.user_name
+    }
+    /// The document that will be stored (without `id` and `meta`).
+    pub fn resource(&self) -> &Value {
+        &self.doc
+    }
+    /// The argon2 PHC string, if a password was set.
+    pub fn password_hash(&self) -> Option<&str> {
+        self.password_hash.as_deref()
+    }
+}
+
+/// Derives the row of a new user, as [`super::insert_with_lifecycle`] would, without touching
+/// the database. The same checks apply: origins must agree, `password` must not be in the
+/// document, userName must be present.
+pub fn prepare_insert(
+    registry: &SchemaRegistry,
+    mut new: NewUser,
+    lifecycle: &UserLifecycle,
+    sign_in_allowed: bool,
+) -> Result<PreparedUser> {
+    if scim_core::policy::Origin::from(new.origin) != lifecycle.origin {
+        return Err(StoreError::Invalid(format!(
+            "user {} is inserted as {} but its lifecycle says {}",
+            new.id,
+            new.origin.as_str(),
+            lifecycle.origin.as_str()
+        )));
+    }
+    if document_active(&new.resource) != lifecycle.provider_active
+        && let Some(obj) = new.resource.as_object_mut()
+    {
+        obj.insert("active".into(), Value::Bool(lifecycle.provider_active));
+    }
+    let (doc, cols) = columns(registry, new.resource)?;
+    Ok(PreparedUser {
+        id: new.id,
+        now: new.now,
+        password_hash: new.password_hash,
+        search_text: cols.search.to_string(),
+        doc,
+        cols,
+        state: state_json(&lifecycle.state)?,
+        lifecycle: lifecycle.clone(),
+        sign_in_allowed,
+    })
+}
+
+/// Inserts a prepared user at version 1 with its email rows. `Ok(None)` when the userName
+/// (in any case) or the id is already held in the tenant — by a visible user, a hidden one
+/// waiting for its purge, or a local account — so the caller decides what that means without
+/// a failed statement (which would abort a PostgreSQL transaction).
+pub fn insert_prepared(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    p: &PreparedUser,
+) -> Result<Option<StoredResource>> {
+    let (cols, lc) = (&p.cols, &p.lifecycle);
+    let inserted = with_conn!(conn, |c| {
+        diesel::insert_into(users::table)
+            .values((
+                (
+                    users::tenant_id.eq(tenant.as_str()),
+                    users::id.eq(&p.id),
+                    users::user_name.eq(&cols.user_name),
+                    users::user_name_key.eq(&cols.user_name_key),
+                    users::external_id.eq(cols.external_id.as_deref()),
+                    users::display_name.eq(cols.display_name.as_deref()),
+                    users::active.eq(cols.active),
+                    users::password_hash.eq(p.password_hash.as_deref()),
+                    users::resource.eq(&cols.resource),
+                    users::search.eq(search_prepared(&p.search_text, &cols.search)),
+                    users::version.eq(1_i64),
+                    users::created_at.eq(p.now),
+                    users::updated_at.eq(p.now),
+                ),
+                (
+                    users::lifecycle_state.eq(Some(p.state.as_str())),
+                    users::lifecycle.eq(lc.state.name()),
+                    users::origin.eq(lc.origin.as_str()),
+                    users::legal_hold.eq(lc.legal_hold),
+                    users::provider_active.eq(lc.provider_active),
+                    users::mapped.eq(lc.mapped),
+                    users::sign_in_allowed.eq(p.sign_in_allowed),
+                ),
+            ))
+            .on_conflict_do_nothing()
+            .execute(&mut **c)
+            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
+    });
+    if inserted == 0 {
+        return Ok(None);
+    }
+    write_emails(conn, tenant, &p.id, &cols.emails, false)?;
+    Ok(Some(StoredResource {
+        id: p.id.clone(),
+        version: 1,
+        created_at: p.now,
+        updated_at: p.now,
+        resource: p.doc.clone(),
+    }))
+}
