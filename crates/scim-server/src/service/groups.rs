@@ -50,14 +50,18 @@ pub fn all_members(
     }
 }
 
-fn members_if(
-    conn: &mut Conn<'_>,
+/// The group's members for a response that shows them, read after the write from a read
+/// connection: never inside a write closure, where reading a large group would hold the
+/// (SQLite: single) writer for as long as the read takes. Handlers stream members instead
+/// (`handlers::stream`); this serves `/Bulk` and embedders that want the whole list.
+fn members_after(
+    st: &AppState,
     tenant: &TenantId,
     id: &str,
     wanted: bool,
-) -> scim_store::Result<Option<Vec<Member>>> {
+) -> Result<Option<Vec<Member>>, ApiError> {
     if wanted {
-        all_members(conn, tenant, id).map(Some)
+        Ok(Some(st.store.read(|c| all_members(c, tenant, id))?))
     } else {
         Ok(None)
     }
@@ -97,7 +101,8 @@ pub fn create(
     };
     let registry = st.registry.clone();
     let tenant = tenant.clone();
-    Ok(st.store.write(move |c| {
+    let t = tenant.clone();
+    let stored = st.store.write(move |c| {
         let (at, count) = (new.now, new.members.len());
         let joined: Vec<String> = new.members.iter().map(|m| m.value.clone()).collect();
         let name = scim_core::resource::display_name(&new.resource).map(str::to_string);
@@ -109,9 +114,10 @@ pub fn create(
         let detail = json!({"displayName": scim_core::resource::display_name(&stored.resource), "members": count});
         let change = Change { at, action: "create", resource_type: "Group", id: &stored.id, detail, events: vec!["group.created"] };
         record(c, &tenant, change)?;
-        let members = members_if(c, &tenant, &stored.id, with_members)?;
-        Ok((stored, members))
-    })?)
+        Ok(stored)
+    })?;
+    let members = members_after(st, &t, &stored.id, with_members)?;
+    Ok((stored, members))
 }
 
 /// GET /Groups/{id}: `None` when the tenant has no such group.
@@ -125,7 +131,11 @@ pub fn get(
         let Some(stored) = groups::get(c, tenant, id)? else {
             return Ok(None);
         };
-        let members = members_if(c, tenant, id, with_members)?;
+        let members = if with_members {
+            Some(all_members(c, tenant, id)?)
+        } else {
+            None
+        };
         Ok(Some((stored, members)))
     })?)
 }
@@ -183,12 +193,15 @@ pub fn replace(
                 events: vec!["group.updated"],
             };
             record(c, &t, change)?;
-            let members = members_if(c, &t, &i, with_members)?;
-            Ok((stored, members))
+            Ok(stored)
         });
         match result {
             Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
-            other => return other.map_err(write_error("Group")),
+            other => {
+                let stored = other.map_err(write_error("Group"))?;
+                let members = members_after(st, tenant, id, with_members)?;
+                return Ok((stored, members));
+            }
         }
     }
     Err(ApiError::Unavailable(1))
@@ -250,12 +263,15 @@ pub fn patch(
                 let change = Change { at: n, action: "update", resource_type: "Group", id: &i, detail, events: vec!["group.updated"] };
                 record(c, &t, change)?;
             }
-            let members = members_if(c, &t, &i, with_members)?;
-            Ok((stored, members))
+            Ok(stored)
         });
         match result {
             Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
-            other => return other.map_err(write_error("Group")),
+            other => {
+                let stored = other.map_err(write_error("Group"))?;
+                let members = members_after(st, tenant, id, with_members)?;
+                return Ok((stored, members));
+            }
         }
     }
     Err(ApiError::Unavailable(1))
