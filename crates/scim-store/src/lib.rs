@@ -46,7 +46,7 @@ pub use conn::{BackendKind, Conn, DatabaseUrl};
 pub use error::{Result, StoreError};
 pub use model::{Actor, Origin, StoredResource, Tenant, TenantId};
 
-use conn::{PgPool, SqlitePool, SqlitePragmas, Writer};
+use conn::{Checkpointer, PgPool, SqlitePool, SqlitePragmas, SqliteRole, Writer};
 
 /// Tuning knobs; the defaults suit one server process.
 #[derive(Debug, Clone)]
@@ -71,8 +71,15 @@ impl Default for StoreOptions {
 }
 
 enum Backend {
-    Sqlite { read: SqlitePool, writer: Writer },
-    Postgres { pool: PgPool },
+    Sqlite {
+        read: SqlitePool,
+        writer: Writer,
+        /// Stopped (and its thread joined) when the last handle of the store goes.
+        _checkpointer: Option<Checkpointer>,
+    },
+    Postgres {
+        pool: PgPool,
+    },
 }
 
 /// A handle to the database; cheap to clone and share across threads.
@@ -102,30 +109,33 @@ impl Store {
         let mut writer_conn = SqliteConnection::establish(path).map_err(|e| {
             StoreError::Unavailable(format!("cannot open SQLite file {path:?}: {e}"))
         })?;
-        SqlitePragmas { read_only: false }
-            .apply(&mut writer_conn)
-            .map_err(StoreError::from)?;
+        SqlitePragmas {
+            role: SqliteRole::Writer,
+        }
+        .apply(&mut writer_conn)
+        .map_err(StoreError::from)?;
         if options.run_migrations {
             migrate::run(&mut Conn::Sqlite(&mut writer_conn))?;
         }
-        // Gather planner statistics where SQLite thinks they are missing or stale (cheap when
-        // they aren't), so selective indexes win over the creation-order index.
-        {
-            use diesel::connection::SimpleConnection;
-            writer_conn
-                .batch_execute("PRAGMA optimize = 0x10002;")
-                .map_err(StoreError::from)?;
-        }
+        planner_statistics(&mut writer_conn)?;
+        let readers = options.pool_size.max(1);
         let read = Pool::builder()
-            .max_size(options.pool_size.max(1))
+            .max_size(readers)
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            .connection_customizer(Box::new(SqlitePragmas { read_only: true }))
+            .connection_customizer(Box::new(SqlitePragmas {
+                role: SqliteRole::reader(readers),
+            }))
             .build(ConnectionManager::<SqliteConnection>::new(path))?;
+        let (checkpointer, signal) = match Checkpointer::start(path, &mut writer_conn) {
+            Some((c, s)) => (Some(c), Some(s)),
+            None => (None, None),
+        };
         Ok(Store {
             inner: Arc::new(Backend::Sqlite {
                 read,
-                writer: Writer::start(writer_conn),
+                writer: Writer::start(writer_conn, signal),
+                _checkpointer: checkpointer,
             }),
         })
     }
@@ -215,4 +225,41 @@ impl Store {
             Conn::Pg(c) => c.batch_execute("SELECT 1").map_err(StoreError::from),
         })
     }
+}
+
+/// Gathers planner statistics where SQLite thinks they are missing or stale (cheap when they
+/// aren't), so selective indexes win over the creation-order index; then keeps only the
+/// per-index averages (`sqlite_stat1`) and drops STAT4's samples (`sqlite_stat4`).
+///
+/// With samples, SQLite re-plans every statement whose bound parameter meets an indexed column
+/// (every `tenant_id = ?`) each time it is re-bound: about a fifth of the writer's time went
+/// to re-preparing. The averages are what picks `userName`'s unique index over a tenant scan;
+/// the samples would only refine estimates for skewed values, and `tenant_id` is the only
+/// column where values are skewed and every query pins it. `ANALYZE sqlite_schema` makes this
+/// connection reload the statistics (connections opened later read them from the file).
+fn planner_statistics(conn: &mut SqliteConnection) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    conn.batch_execute("PRAGMA optimize = 0x10002;")?;
+    let has_stat4: Vec<Count> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat4'",
+        ),
+        conn,
+    )?;
+    if has_stat4.first().is_some_and(|c| c.n > 0) {
+        let samples: Vec<Count> = diesel::RunQueryDsl::load(
+            diesel::sql_query("SELECT COUNT(*) AS n FROM sqlite_stat4"),
+            conn,
+        )?;
+        if samples.first().is_some_and(|c| c.n > 0) {
+            conn.batch_execute("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;")?;
+        }
+    }
+    Ok(())
 }
