@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod secrets;
 pub mod service;
+pub mod settings_cache;
 pub mod state;
 pub mod webhooks;
 pub mod worker;

@@ -33,7 +33,9 @@ impl Clock for SystemClock {
 /// How Group PATCH answers: RFC 7644 §3.5.2 allows 200 with the resource or 204.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GroupPatchResponse {
-    /// 200 with the group (members included unless excluded by `excludedAttributes`).
+    /// 200 with the group (members included unless excluded by `excludedAttributes`), except
+    /// that a group with more than [`ServerConfig::group_patch_member_limit`] members answers
+    /// 204 unless the request's `attributes` names `members` (see `handlers::groups::patch`).
     #[default]
     Resource,
     /// 204 No Content, Entra's preference: no member dump for large groups.
@@ -56,6 +58,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Group PATCH response form.
     pub group_patch_response: GroupPatchResponse,
+    /// Largest group (in members) whose PATCH answers 200 with its members under
+    /// [`GroupPatchResponse::Resource`]; larger groups answer 204, so a one-member change to a
+    /// huge group doesn't send the whole group back. `u64::MAX` always answers with the body.
+    pub group_patch_member_limit: u64,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +73,7 @@ impl Default for ServerConfig {
             bulk_limits: BulkLimits::default(),
             max_body_bytes: 1024 * 1024,
             group_patch_response: GroupPatchResponse::default(),
+            group_patch_member_limit: 10_000,
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Per-tenant request rate limits.
     pub limits: TenantLimits,
+    /// Per-tenant policy settings, read at most once a second.
+    pub settings: crate::settings_cache::SettingsCache,
 }
 
 impl AppState {
@@ -111,6 +120,7 @@ impl AppState {
         Ok(AppState {
             verifier: TokenVerifier::new(store.clone())?,
             limits: TenantLimits::new(store.clone()),
+            settings: Default::default(),
             store,
             registry: Arc::new(registry),
             config: Arc::new(config),

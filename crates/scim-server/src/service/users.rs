@@ -2,6 +2,8 @@
 //! provider may do and what a change of `active` means, the store persists it all in one
 //! transaction.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use scim_core::patch::{PatchRequest, apply};
 use scim_core::policy::{
@@ -19,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::audit::{Change, record};
 use super::entitlements::{compile, on_new_user};
-use super::lifecycle::{LifecycleError, effects, handle, policy_settings};
+use super::lifecycle::{LifecycleError, effects, handle};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::secrets::{Secret, hash_secret};
@@ -45,8 +47,8 @@ fn now_utc(st: &AppState) -> DateTime<Utc> {
 }
 
 /// The tenant's policy settings.
-fn settings(st: &AppState, tenant: &TenantId) -> Result<PolicySettings, ApiError> {
-    Ok(st.store.read(|c| policy_settings(c, tenant))?)
+fn settings(st: &AppState, tenant: &TenantId) -> Result<Arc<PolicySettings>, ApiError> {
+    st.settings.get(&st.store, tenant)
 }
 
 /// Removes the cleartext password from a prepared document and, when the tenant syncs

@@ -436,6 +436,11 @@ impl Lab {
             .store
             .write(move |c| tenants::update_settings(c, &t, &s))
             .expect("update settings");
+        // Written behind the running server's back (not through its admin API), so it applies
+        // once the server's cached copy expires.
+        std::thread::sleep(
+            scim_server::settings_cache::TTL + std::time::Duration::from_millis(100),
+        );
     }
 }
 

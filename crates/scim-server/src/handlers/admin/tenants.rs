@@ -223,7 +223,9 @@ pub async fn put_settings(
     let t = tenant(&state, name.into_inner()).await?;
     let store = state.store.clone();
     let stored = settings.to_json()?;
+    let id = t.id.clone();
     blocking(move || Ok(store.write(move |c| tenants::update_settings(c, &t.id, &settings))?))
         .await?;
+    state.settings.forget(&id);
     json(StatusCode::OK, &stored)
 }
