@@ -1,0 +1,17 @@
+-- GET /Users/{id} for a random existing id.
+package.path = (os.getenv("BENCH_LUA_DIR") or ".") .. "/?.lua;" .. package.path
+local c = require("common")
+setup = c.setup
+done = c.done
+local paths = {}
+
+function init(args)
+  math.randomseed(os.time() + tid * 7919)
+  for _, id in ipairs(c.load_list()) do
+    paths[#paths + 1] = c.prefix .. "/Users/" .. id
+  end
+end
+
+function request()
+  return wrk.format("GET", paths[math.random(#paths)], c.headers)
+end

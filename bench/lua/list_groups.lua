@@ -1,0 +1,9 @@
+-- GET /Groups with default parameters.
+package.path = (os.getenv("BENCH_LUA_DIR") or ".") .. "/?.lua;" .. package.path
+local c = require("common")
+setup = c.setup
+done = c.done
+
+function request()
+  return wrk.format("GET", c.prefix .. "/Groups", c.headers)
+end
