@@ -97,6 +97,31 @@ pub fn member_count(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str) -> R
     Ok(n)
 }
 
+/// The id of the member at 0-based `position` in member-id order (the order of [`members`]),
+/// or `None` when the group has no more than `position` members. The database steps over
+/// `position` index entries and reads one, so the cost is bounded by `position`, not by the
+/// group's size: `member_at(…, n).is_some()` answers "more than `n` members?" for a group of
+/// a million as quickly as for one of `n`, where [`member_count`] walks every entry.
+pub fn member_at(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    group_id: &str,
+    position: i64,
+) -> Result<Option<String>> {
+    let id: Option<String> = with_conn!(conn, |c| {
+        group_members::table
+            .filter(group_members::tenant_id.eq(tenant.as_str()))
+            .filter(group_members::group_id.eq(group_id))
+            .order(group_members::member_id.asc())
+            .select(group_members::member_id)
+            .offset(position.max(0))
+            .limit(1)
+            .first(&mut **c)
+            .optional()?
+    });
+    Ok(id)
+}
+
 /// The groups `member_id` (a user or a group) is a direct member of, by displayName.
 pub fn groups_for_member(
     conn: &mut Conn<'_>,

@@ -2,62 +2,75 @@
 //! response will show them (`excludedAttributes=members`, as Entra sends, skips them).
 
 use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::patch::{Member, PatchRequest};
-use scim_store::StoredResource;
-use serde_json::{Value, json};
+use scim_core::patch::PatchRequest;
+use scim_core::projection::Projection;
+use scim_core::resource::etag;
+use scim_store::{StoredResource, TenantId};
 
 use super::common::{
-    Tenant, if_match, if_none_match_hits, not_modified, projection, render, resource_response,
+    Tenant, if_match, if_none_match_hits, not_modified, projection, query_pairs, render,
 };
+use super::stream::{self, Body, Item};
 use crate::error::ApiError;
 use crate::http::{base_url, blocking, parse_body};
-use crate::service::groups::{self as svc, GroupView, group_type};
+use crate::service::groups::{self as svc, group_type};
 use crate::state::{AppState, GroupPatchResponse};
 
-/// The Group document, with `members` when they were loaded.
-pub fn render_group(
+/// A stored Group as a response item: its rendered, projected document, with its members to
+/// be streamed after it when the projection shows them (never read when it doesn't).
+pub fn group_item(
     state: &AppState,
     stored: &StoredResource,
-    members: Option<&[Member]>,
+    projection: &Projection,
     base: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Item, ApiError> {
     let mut doc = render(stored, group_type(state)?, base);
-    if let (Some(members), Some(obj)) = (members, doc.as_object_mut())
-        && !members.is_empty()
-    {
-        let list: Vec<Value> = members
-            .iter()
-            .map(|m| {
-                let kind = m.kind.as_deref().unwrap_or("User");
-                let endpoint = if kind == "Group" { "Groups" } else { "Users" };
-                let mut v = json!({"value": m.value,
-                    "$ref": format!("{base}/{endpoint}/{}", m.value), "type": kind});
-                if let Some(d) = &m.display {
-                    v["display"] = Value::String(d.clone());
-                }
-                v
-            })
-            .collect();
-        obj.insert("members".into(), Value::Array(list));
+    // Membership rows are the truth; `members` is appended from them as the last key.
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("members");
     }
-    Ok(doc)
+    let doc = projection.apply(&doc);
+    Ok(if projection.returns("members") {
+        Item::Group {
+            doc,
+            id: stored.id.clone(),
+        }
+    } else {
+        Item::Doc(doc)
+    })
 }
 
-/// Whether this request's response shows members (decides whether to load them).
-fn wants_members(req: &HttpRequest, state: &AppState) -> Result<bool, ApiError> {
-    Ok(projection(req, state, group_type(state)?)?.returns("members"))
-}
-
-fn respond(
+/// A single-Group response: `ETag`, `Location` for 201, members streamed.
+async fn respond(
     req: &HttpRequest,
     state: &AppState,
+    tenant: &TenantId,
     status: StatusCode,
-    (stored, members): &GroupView,
+    stored: &StoredResource,
 ) -> Result<HttpResponse, ApiError> {
-    let projection = projection(req, state, group_type(state)?)?;
-    let doc = render_group(state, stored, members.as_deref(), &base_url(req, state))?;
-    resource_response(status, &projection.apply(&doc), stored.version)
+    let rt = group_type(state)?;
+    let projection = projection(req, state, rt)?;
+    let base = base_url(req, state);
+    let item = group_item(state, stored, &projection, &base)?;
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((header::ETAG, version_tag(stored.version)));
+    if status == StatusCode::CREATED {
+        builder.insert_header((
+            header::LOCATION,
+            format!("{base}{}/{}", rt.endpoint, stored.id),
+        ));
+    }
+    stream::respond(
+        builder,
+        Body::single(state, tenant, &projection, &base, item),
+    )
+    .await
+}
+
+fn version_tag(version: i64) -> String {
+    etag(u64::try_from(version).unwrap_or_default())
 }
 
 /// POST /Groups
@@ -90,10 +103,10 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_body(&req, &body)?;
-    let with_members = wants_members(&req, &state)?;
-    let st = state.clone();
-    let view = blocking(move || svc::create(&st, &tenant.0.tenant, input, with_members)).await?;
-    respond(&req, &state, StatusCode::CREATED, &view)
+    let tenant = tenant.0.tenant;
+    let (st, t) = (state.clone(), tenant.clone());
+    let (stored, _) = blocking(move || svc::create(&st, &t, input, false)).await?;
+    respond(&req, &state, &tenant, StatusCode::CREATED, &stored).await
 }
 
 /// GET /Groups/{id}
@@ -121,15 +134,15 @@ pub async fn get(
     tenant: Tenant,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let with_members = wants_members(&req, &state)?;
-    let st = state.clone();
-    let view = blocking(move || svc::get(&st, &tenant.0.tenant, &id, with_members))
+    let tenant = tenant.0.tenant;
+    let (st, t) = (state.clone(), tenant.clone());
+    let (stored, _) = blocking(move || svc::get(&st, &t, &id, false))
         .await?
         .ok_or_else(|| ApiError::NotFound("no such Group".into()))?;
-    if if_none_match_hits(&req, view.0.version) {
-        return Ok(not_modified(view.0.version));
+    if if_none_match_hits(&req, stored.version) {
+        return Ok(not_modified(stored.version));
     }
-    respond(&req, &state, StatusCode::OK, &view)
+    respond(&req, &state, &tenant, StatusCode::OK, &stored).await
 }
 
 /// PUT /Groups/{id}
@@ -166,12 +179,10 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_body(&req, &body)?;
     let expected = if_match(&req)?;
-    let with_members = wants_members(&req, &state)?;
-    let st = state.clone();
-    let view =
-        blocking(move || svc::replace(&st, &tenant.0.tenant, &id, expected, &input, with_members))
-            .await?;
-    respond(&req, &state, StatusCode::OK, &view)
+    let tenant = tenant.0.tenant;
+    let (st, t) = (state.clone(), tenant.clone());
+    let (stored, _) = blocking(move || svc::replace(&st, &t, &id, expected, &input, false)).await?;
+    respond(&req, &state, &tenant, StatusCode::OK, &stored).await
 }
 
 /// PATCH /Groups/{id}: 200 with the group, or 204 when the server is configured so.
@@ -209,16 +220,67 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let request = PatchRequest::parse(&parse_body(&req, &body)?)?;
     let expected = if_match(&req)?;
-    let with_body = state.config.group_patch_response == GroupPatchResponse::Resource;
-    let with_members = with_body && wants_members(&req, &state)?;
-    let st = state.clone();
-    let view =
-        blocking(move || svc::patch(&st, &tenant.0.tenant, &id, expected, &request, with_members))
-            .await?;
+    let projection = projection(&req, &state, group_type(&state)?)?;
+    let answer = patch_answer(&req, &state, &projection)?;
+    let tenant = tenant.0.tenant;
+    let (st, t) = (state.clone(), tenant.clone());
+    let (stored, with_body) = blocking(move || {
+        let (stored, _) = svc::patch(&st, &t, &id, expected, &request, false)?;
+        let with_body = match answer {
+            PatchAnswer::Empty => false,
+            PatchAnswer::Group => true,
+            // After the commit, on a read connection; steps over at most `n` index entries.
+            PatchAnswer::GroupUpTo(n) => st
+                .store
+                .read(|c| scim_store::members::member_at(c, &t, &id, n))?
+                .is_none(),
+        };
+        Ok((stored, with_body))
+    })
+    .await?;
     if !with_body {
-        return Ok(HttpResponse::NoContent().finish());
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::ETAG, version_tag(stored.version)))
+            .finish());
     }
-    respond(&req, &state, StatusCode::OK, &view)
+    respond(&req, &state, &tenant, StatusCode::OK, &stored).await
+}
+
+/// What a Group PATCH answers (docs/clients.md, choice 15).
+#[derive(Debug, Clone, Copy)]
+enum PatchAnswer {
+    /// 204 No Content.
+    Empty,
+    /// 200 with the group.
+    Group,
+    /// 200 with the group when it has at most this many members, else 204.
+    GroupUpTo(i64),
+}
+
+/// The rule: with `GroupPatchResponse::NoContent`, always 204. Otherwise 200 with the group
+/// when the response would show no members (`excludedAttributes=members`, or `attributes`
+/// without them: nothing large to send) or the client named `members` in `attributes` (it
+/// asked for them, whatever the size); else 200 only while the group has at most
+/// `group_patch_member_limit` members, and 204 beyond, so a one-member change to a huge group
+/// costs what it costs for a small one instead of sending the whole group back.
+fn patch_answer(
+    req: &HttpRequest,
+    state: &AppState,
+    projection: &Projection,
+) -> Result<PatchAnswer, ApiError> {
+    if state.config.group_patch_response == GroupPatchResponse::NoContent {
+        return Ok(PatchAnswer::Empty);
+    }
+    let named = query_pairs(req)?
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("attributes") && !v.trim().is_empty());
+    if !projection.returns("members") || named {
+        return Ok(PatchAnswer::Group);
+    }
+    Ok(match i64::try_from(state.config.group_patch_member_limit) {
+        Ok(n) => PatchAnswer::GroupUpTo(n),
+        Err(_) => PatchAnswer::Group,
+    })
 }
 
 /// DELETE /Groups/{id}

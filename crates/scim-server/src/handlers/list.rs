@@ -1,14 +1,14 @@
 //! `GET /Users`, `GET /Groups`, `POST /{Users,Groups}/.search` and `POST /.search`
 //! (RFC 7644 §3.4.2, §3.4.3).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::projection::Projection;
-use scim_core::query::{ListQuery, ListResponse};
+use scim_core::query::ListQuery;
 
 use super::common::{Tenant, query_pairs};
+use super::stream::{self, Body};
 use crate::error::ApiError;
-use crate::http::{base_url, blocking, parse_body, scim_json};
+use crate::http::{base_url, blocking, parse_body};
 use crate::service::list::{Kind, page};
 use crate::state::AppState;
 
@@ -26,11 +26,17 @@ async fn run(
         &query.attributes,
         &query.excluded_attributes,
     )?;
-    let st = state.clone();
+    let tenant = tenant.0.tenant;
+    let (st, t, p, b) = (
+        state.clone(),
+        tenant.clone(),
+        projection.clone(),
+        base.clone(),
+    );
     let start = query.start_index;
-    let (docs, total) =
-        blocking(move || page(&st, &tenant.0.tenant, kind, &query, &projection, &base)).await?;
-    scim_json(StatusCode::OK, &ListResponse::new(docs, total, start))
+    let (items, total) = blocking(move || page(&st, &t, kind, &query, &p, &b)).await?;
+    let body = Body::list(&state, &tenant, &projection, &base, items, total, start)?;
+    stream::respond(HttpResponse::Ok(), body).await
 }
 
 fn from_query(req: &HttpRequest, state: &AppState) -> Result<ListQuery, ApiError> {
@@ -202,10 +208,11 @@ pub async fn search_all(
 ) -> Result<HttpResponse, ApiError> {
     let query = from_body(&req, &state, &body)?;
     let base = base_url(&req, &state);
-    let st = state.clone();
+    let tenant = tenant.0.tenant;
+    let (st, t, b) = (state.clone(), tenant.clone(), base.clone());
     let start = query.start_index;
-    let (docs, total) = blocking(move || {
-        let tenant = tenant.0.tenant;
+    let (docs, total, groups) = blocking(move || {
+        let (tenant, base) = (t, b);
         let mut parts = Vec::new();
         let mut first_error = None;
         for kind in [Kind::Users, Kind::Groups] {
@@ -223,6 +230,7 @@ pub async fn search_all(
         }
         let mut docs = Vec::new();
         let mut total = 0u64;
+        let mut groups = None;
         // Skip/take over the concatenation: count each part first (count=0), then page.
         let mut skip = query.start_index.saturating_sub(1);
         let mut want = query.count;
@@ -234,6 +242,9 @@ pub async fn search_all(
                 &query.attributes,
                 &query.excluded_attributes,
             )?;
+            if kind == Kind::Groups {
+                groups = Some(projection.clone());
+            }
             let counting = ListQuery {
                 count: 0,
                 start_index: 1,
@@ -257,8 +268,11 @@ pub async fn search_all(
             }
             skip = 0;
         }
-        Ok((docs, total))
+        Ok((docs, total, groups))
     })
     .await?;
-    scim_json(StatusCode::OK, &ListResponse::new(docs, total, start))
+    // Members are streamed only for Groups; Users are finished documents.
+    let projection = groups.unwrap_or_else(Projection::all);
+    let body = Body::list(&state, &tenant, &projection, &base, docs, total, start)?;
+    stream::respond(HttpResponse::Ok(), body).await
 }

@@ -7,4 +7,5 @@ pub mod common;
 pub mod discovery;
 pub mod groups;
 pub mod list;
+pub mod stream;
 pub mod users;

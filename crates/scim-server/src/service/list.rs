@@ -1,5 +1,6 @@
 //! Lists and searches: a validated query answered by the store, then the page's readOnly
-//! attributes (User `groups`, Group `members`) filled in only when the response shows them.
+//! attributes filled in only when the response shows them: User `groups` here, in one query
+//! per page; Group `members` while the response is sent (`handlers::stream`), never here.
 
 use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
@@ -7,11 +8,10 @@ use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
 use scim_store::query::{Page, list_groups, list_users};
 use scim_store::{StoredResource, TenantId};
-use serde_json::Value;
 
-use super::groups::all_members;
 use crate::error::ApiError;
-use crate::handlers::groups::render_group;
+use crate::handlers::groups::group_item;
+use crate::handlers::stream::Item;
 use crate::handlers::users::render_user;
 use crate::state::AppState;
 
@@ -37,7 +37,8 @@ impl Kind {
     }
 }
 
-/// One page of one resource type, rendered and projected.
+/// One page of one resource type, rendered and projected; Groups whose members the
+/// projection shows come as [`Item::Group`], for the response to stream their members.
 pub fn page(
     st: &AppState,
     tenant: &TenantId,
@@ -45,7 +46,7 @@ pub fn page(
     query: &ListQuery,
     projection: &Projection,
     base: &str,
-) -> Result<(Vec<Value>, u64), ApiError> {
+) -> Result<(Vec<Item>, u64), ApiError> {
     let rt = kind.resource_type(st)?;
     query.validate_against(&st.registry, rt)?;
     let registry = st.registry.clone();
@@ -67,32 +68,21 @@ pub fn page(
                 .iter()
                 .map(|r: &StoredResource| {
                     let g: Vec<GroupRef> = groups.remove(&r.id).unwrap_or_default();
-                    render_user(st, r, &g, base).map(|d| projection.apply(&d))
+                    render_user(st, r, &g, base).map(|d| Item::Doc(projection.apply(&d)))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((docs, page.total))
         }
         Kind::Groups => {
-            let with_members = projection.returns("members");
-            let (page, members) = st.store.read(|c| {
-                let page: Page = list_groups(c, &registry, tenant, query)?;
-                let mut members = Vec::with_capacity(page.resources.len());
-                for r in &page.resources {
-                    members.push(if with_members {
-                        Some(all_members(c, tenant, &r.id)?)
-                    } else {
-                        None
-                    });
-                }
-                Ok((page, members))
-            })?;
-            let docs = page
+            let page: Page = st
+                .store
+                .read(|c| list_groups(c, &registry, tenant, query))?;
+            let items = page
                 .resources
                 .iter()
-                .zip(members)
-                .map(|(r, m)| render_group(st, r, m.as_deref(), base).map(|d| projection.apply(&d)))
+                .map(|r| group_item(st, r, projection, base))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((docs, page.total))
+            Ok((items, page.total))
         }
     }
 }

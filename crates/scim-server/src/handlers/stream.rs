@@ -1,0 +1,435 @@
+//! Streamed Group responses: a Group, or a ListResponse of resources, whose `members` are read
+//! from the store in keyset pages and written out while the response is being sent.
+//!
+//! A group of a million members is some 130 MB of JSON. Building it as one `serde_json::Value`
+//! costs several times that in memory and delays the first byte until the last member is read;
+//! streaming keeps memory to about two pages whatever the group's size, and the client starts
+//! reading at once.
+//!
+//! How a body is made: everything but the members (the ListResponse envelope, Users, each
+//! Group's own attributes) is rendered and projected before the response starts, exactly as a
+//! whole document would be. Each Group then gets its `members` appended — they are the last key
+//! of a rendered Group (`handlers::groups::render_group`), so the bytes are the same document
+//! the unstreamed code builds. Members are read `MEMBER_PAGE` rows at a time, in member-id
+//! order, each page on a pooled read connection taken for that page only, so a slow client
+//! holds no database connection and no transaction: a member present for the whole response
+//! appears exactly once, in order; one added or removed while the response is being sent may or
+//! may not appear. (One snapshot for the whole response would need a connection and a read
+//! transaction held for as long as the client takes to read — minutes for a slow client on a
+//! large group — starving the pool and, on SQLite, pinning the WAL.)
+//!
+//! Errors: the first chunk is produced before the status line is sent, so a store error there
+//! is an ordinary SCIM Error response, and a response that fits in one chunk (every group below
+//! a few thousand members) is sent whole, with a `Content-Length`. An error after the first
+//! byte can only abort the connection: it is logged, and the client sees a truncated body.
+
+use std::collections::VecDeque;
+
+use actix_web::HttpResponse;
+use actix_web::HttpResponseBuilder;
+use actix_web::web::Bytes;
+use scim_core::patch::Member;
+use scim_core::projection::Projection;
+use scim_core::query::ListResponse;
+use scim_store::TenantId;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::http::blocking;
+use crate::state::AppState;
+
+/// Members read per store query while streaming.
+pub const MEMBER_PAGE: i64 = 10_000;
+
+/// Bytes gathered before a chunk is handed to the connection.
+const CHUNK: usize = 256 * 1024;
+
+/// One resource of a response.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A finished, projected document (a User, or a Group whose members are not shown).
+    Doc(Value),
+    /// A Group whose members the response shows: its projected document without `members`,
+    /// and its id, to read the members by while the response is sent.
+    Group {
+        /// The projected Group without `members`.
+        doc: Value,
+        /// The Group's id.
+        id: String,
+    },
+}
+
+/// A member element as every Group response shows it: `value`, `$ref`, `type` and, when the
+/// client sent one, `display`. The one definition of that shape; the streamed writer's fast
+/// path produces the same bytes.
+pub fn member_value(m: &Member, base: &str) -> Value {
+    let kind = m.kind.as_deref().unwrap_or("User");
+    let endpoint = if kind == "Group" { "Groups" } else { "Users" };
+    let mut v = json!({"value": m.value,
+        "$ref": format!("{base}/{endpoint}/{}", m.value), "type": kind});
+    if let Some(d) = &m.display {
+        v["display"] = Value::String(d.clone());
+    }
+    v
+}
+
+/// How members are written: straight to bytes when the projection keeps them whole (the
+/// default, and `attributes=members`), else through the projection page by page.
+enum Shape {
+    /// Member elements unchanged by the projection.
+    Whole {
+        /// `<base>/Users/`, JSON-escaped.
+        users: Vec<u8>,
+        /// `<base>/Groups/`, JSON-escaped.
+        groups: Vec<u8>,
+    },
+    /// A projection naming member sub-attributes (`attributes=members.value`).
+    Projected {
+        projection: Projection,
+        base: String,
+    },
+}
+
+impl Shape {
+    fn new(projection: &Projection, base: &str) -> Shape {
+        // A projection decides per key, so one element carrying every key the server writes
+        // tells whether any element would change.
+        let sample =
+            json!({"members": [{"value": "v", "$ref": "r", "type": "User", "display": "d"}]});
+        if projection.apply(&sample) == sample {
+            let mut users = Vec::new();
+            push_escaped(&mut users, &format!("{base}/Users/"));
+            let mut groups = Vec::new();
+            push_escaped(&mut groups, &format!("{base}/Groups/"));
+            Shape::Whole { users, groups }
+        } else {
+            Shape::Projected {
+                projection: projection.clone(),
+                base: base.to_string(),
+            }
+        }
+    }
+
+    /// Appends a page of members; `opened` says whether `"members":[` was written already
+    /// (it is written before the first element left by the projection, never for none), and
+    /// `bare` that the group's own document was empty, so no comma goes before it.
+    fn write_page(
+        &self,
+        buf: &mut Vec<u8>,
+        page: &[Member],
+        opened: &mut bool,
+        bare: bool,
+    ) -> Result<(), ApiError> {
+        let mut open = |buf: &mut Vec<u8>| {
+            if *opened {
+                buf.push(b',');
+            } else {
+                if !bare {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(b"\"members\":[");
+                *opened = true;
+            }
+        };
+        match self {
+            Shape::Whole { users, groups } => {
+                for m in page {
+                    open(buf);
+                    let kind = m.kind.as_deref().unwrap_or("User");
+                    buf.extend_from_slice(b"{\"value\":\"");
+                    push_escaped(buf, &m.value);
+                    buf.extend_from_slice(b"\",\"$ref\":\"");
+                    buf.extend_from_slice(if kind == "Group" { groups } else { users });
+                    push_escaped(buf, &m.value);
+                    buf.extend_from_slice(b"\",\"type\":\"");
+                    push_escaped(buf, kind);
+                    buf.push(b'"');
+                    if let Some(d) = &m.display {
+                        buf.extend_from_slice(b",\"display\":\"");
+                        push_escaped(buf, d);
+                        buf.push(b'"');
+                    }
+                    buf.push(b'}');
+                }
+            }
+            Shape::Projected { projection, base } => {
+                let list: Vec<Value> = page.iter().map(|m| member_value(m, base)).collect();
+                let projected = projection.apply(&json!({ "members": list }));
+                if let Some(Value::Array(items)) = projected.get("members") {
+                    for v in items {
+                        open(buf);
+                        serde_json::to_writer(&mut *buf, v).map_err(internal)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The group whose members are being written.
+struct Cursor {
+    id: String,
+    after: Option<String>,
+    opened: bool,
+    bare: bool,
+}
+
+/// A response body produced chunk by chunk on blocking threads (each chunk reads at most a
+/// page of members per group it reaches).
+pub struct Body {
+    st: AppState,
+    tenant: TenantId,
+    shape: Option<Shape>,
+    pending: Vec<u8>,
+    items: VecDeque<Item>,
+    wrote_item: bool,
+    cursor: Option<Cursor>,
+    suffix: &'static [u8],
+    done: bool,
+}
+
+impl Body {
+    /// A single resource (`GET /Groups/{id}`, a Group write's 200/201).
+    pub fn single(
+        st: &AppState,
+        tenant: &TenantId,
+        projection: &Projection,
+        base: &str,
+        item: Item,
+    ) -> Body {
+        Body::new(st, tenant, projection, base, Vec::new(), vec![item], b"")
+    }
+
+    /// A ListResponse of `items` (already paged), out of `total`, starting at `start`.
+    /// `projection` is the Group projection (Users in `items` are finished documents).
+    pub fn list(
+        st: &AppState,
+        tenant: &TenantId,
+        projection: &Projection,
+        base: &str,
+        items: Vec<Item>,
+        total: u64,
+        start: u64,
+    ) -> Result<Body, ApiError> {
+        let mut envelope = ListResponse::new(Vec::new(), total, start);
+        envelope.items_per_page = u64::try_from(items.len()).unwrap_or(u64::MAX);
+        let mut prefix = serde_json::to_vec(&envelope).map_err(internal)?;
+        // `Resources` is the envelope's last key: cut its closing `]}` and write the items.
+        if !prefix.ends_with(b"[]}") {
+            return Err(ApiError::Internal(
+                "the ListResponse does not end with Resources".into(),
+            ));
+        }
+        prefix.truncate(prefix.len() - 2);
+        Ok(Body::new(
+            st, tenant, projection, base, prefix, items, b"]}",
+        ))
+    }
+
+    fn new(
+        st: &AppState,
+        tenant: &TenantId,
+        projection: &Projection,
+        base: &str,
+        prefix: Vec<u8>,
+        items: Vec<Item>,
+        suffix: &'static [u8],
+    ) -> Body {
+        let streams = items.iter().any(|i| matches!(i, Item::Group { .. }));
+        Body {
+            st: st.clone(),
+            tenant: tenant.clone(),
+            shape: streams.then(|| Shape::new(projection, base)),
+            pending: prefix,
+            items: items.into(),
+            wrote_item: false,
+            cursor: None,
+            suffix,
+            done: false,
+        }
+    }
+
+    /// The next chunk of the body (at least `CHUNK` bytes unless it is the last), `None` once
+    /// everything was produced. Blocking: reads the store.
+    fn next_chunk(&mut self) -> Result<Option<Bytes>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.pending);
+        while buf.len() < CHUNK {
+            if let Some(cur) = &mut self.cursor {
+                let page = self.st.store.read(|c| {
+                    scim_store::members::members(
+                        c,
+                        &self.tenant,
+                        &cur.id,
+                        cur.after.as_deref(),
+                        MEMBER_PAGE,
+                    )
+                })?;
+                let shape = self
+                    .shape
+                    .as_ref()
+                    .ok_or_else(|| ApiError::Internal("no member shape for a Group".into()))?;
+                shape.write_page(&mut buf, &page, &mut cur.opened, cur.bare)?;
+                if i64::try_from(page.len()).unwrap_or(i64::MAX) >= MEMBER_PAGE {
+                    cur.after = page.last().map(|m| m.value.clone());
+                } else {
+                    buf.extend_from_slice(if cur.opened { b"]}" } else { b"}" });
+                    self.cursor = None;
+                }
+                continue;
+            }
+            let Some(item) = self.items.pop_front() else {
+                buf.extend_from_slice(self.suffix);
+                self.done = true;
+                break;
+            };
+            if self.wrote_item {
+                buf.push(b',');
+            }
+            self.wrote_item = true;
+            match item {
+                Item::Doc(doc) => serde_json::to_writer(&mut buf, &doc).map_err(internal)?,
+                Item::Group { doc, id } => {
+                    let head = serde_json::to_vec(&doc).map_err(internal)?;
+                    // `{…}` without its closing brace; the members and the brace follow.
+                    let Some((b'}', open)) = head.split_last() else {
+                        return Err(ApiError::Internal("a Group is not a JSON object".into()));
+                    };
+                    buf.extend_from_slice(open);
+                    self.cursor = Some(Cursor {
+                        id,
+                        after: None,
+                        opened: false,
+                        bare: open == b"{",
+                    });
+                }
+            }
+        }
+        Ok((!buf.is_empty()).then(|| Bytes::from(buf)))
+    }
+}
+
+/// Sends `body` with the status and headers of `builder` (Content-Type is set here). The first
+/// chunk is made before anything is sent; a body that ends with it goes out whole.
+pub async fn respond(
+    mut builder: HttpResponseBuilder,
+    mut body: Body,
+) -> Result<HttpResponse, ApiError> {
+    builder.insert_header((
+        actix_web::http::header::CONTENT_TYPE,
+        actix_web::http::header::HeaderValue::from_static(crate::error::SCIM_JSON),
+    ));
+    let (body, first) = blocking(move || {
+        let first = body.next_chunk()?;
+        Ok((body, first))
+    })
+    .await?;
+    let first = first.unwrap_or_default();
+    if body.done {
+        return Ok(builder.body(first));
+    }
+    let stream = futures_util::stream::unfold(Next::First(first, Box::new(body)), step);
+    Ok(builder.streaming(stream))
+}
+
+/// Where a streamed body stands between chunks.
+enum Next {
+    /// The chunk made before the response started, and the rest of the body.
+    First(Bytes, Box<Body>),
+    /// The next chunk, being made on a blocking thread.
+    Pending(tokio::task::JoinHandle<(Box<Body>, Result<Option<Bytes>, ApiError>)>),
+    /// Nothing more.
+    End,
+}
+
+/// Starts making the next chunk, so it is read from the store while the previous one is sent.
+fn prefetch(mut body: Box<Body>) -> Next {
+    Next::Pending(tokio::task::spawn_blocking(move || {
+        let chunk = body.next_chunk();
+        (body, chunk)
+    }))
+}
+
+async fn step(state: Next) -> Option<(Result<Bytes, std::io::Error>, Next)> {
+    match state {
+        Next::First(chunk, body) => Some((Ok(chunk), prefetch(body))),
+        Next::Pending(handle) => match handle.await {
+            Ok((body, Ok(Some(chunk)))) => {
+                let next = if body.done { Next::End } else { prefetch(body) };
+                Some((Ok(chunk), next))
+            }
+            Ok((_, Ok(None))) => None,
+            Ok((_, Err(e))) => Some((Err(abort(&e.to_string())), Next::End)),
+            Err(e) => Some((Err(abort(&e.to_string())), Next::End)),
+        },
+        Next::End => None,
+    }
+}
+
+/// Logs an error met after the response started; the connection is then closed mid-body.
+fn abort(reason: &str) -> std::io::Error {
+    tracing::error!(%reason, "streamed response aborted");
+    std::io::Error::other(format!("streamed response aborted: {reason}"))
+}
+
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Appends `s` JSON-escaped (without quotes), as serde_json escapes strings.
+fn push_escaped(buf: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            buf.extend_from_slice(b"\\u00");
+            buf.push(HEX[usize::from(b >> 4)]);
+            buf.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            buf.extend_from_slice(short);
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_escaped;
+
+    #[test]
+    fn escaping_matches_serde_json() {
+        for s in [
+            "plain",
+            "",
+            "quote \" and backslash \\",
+            "controls \u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}\u{7f}",
+            "unicode é ✓ 𝄞",
+        ] {
+            let mut mine = vec![b'"'];
+            push_escaped(&mut mine, s);
+            mine.push(b'"');
+            let theirs = serde_json::to_vec(s).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&mine),
+                String::from_utf8_lossy(&theirs)
+            );
+        }
+    }
+}
