@@ -150,12 +150,19 @@ fn statements(
         .join(", ");
     let limit = q.bind(Bind::Int(i64::try_from(query.count).unwrap_or(i64::MAX)));
     let offset = q.bind(Bind::Int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
+    let (limit, offset) = (dialect.row_count(&limit), dialect.row_count(&offset));
     let from = table.name();
     Ok(Statements {
         count_sql: format!("SELECT COUNT(*) AS n FROM {from} r WHERE {where_sql}"),
+        // The page's ids first, then their rows: the rows an OFFSET skips are then skipped in
+        // an index (for the default order, the partial `(tenant_id, created_at, id)` index of
+        // visible users) instead of being read from the table, and only the page's rows are.
         page_sql: format!(
             "SELECT r.id, r.version, r.created_at, r.updated_at, r.resource FROM {from} r \
-             WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+             WHERE r.tenant_id = {tenant_ph} AND r.id IN (\
+             SELECT r.id FROM {from} r WHERE {where_sql} ORDER BY {order} \
+             LIMIT {limit} OFFSET {offset}) \
+             ORDER BY {order}"
         ),
         where_binds,
         binds: q.binds,
@@ -183,26 +190,31 @@ struct ResourceRow {
     resource: String,
 }
 
+/// `sql` as a boxed query of `$backend` with `binds` bound in order.
+macro_rules! bound {
+    ($backend:ty, $sql:expr, $binds:expr) => {{
+        let mut q = diesel::sql_query($sql).into_boxed::<$backend>();
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                Bind::Int(i) => q.bind::<BigInt, _>(*i),
+                Bind::Stamp(t) => q.bind::<Timestamp, _>(*t),
+            };
+        }
+        q
+    }};
+}
+
 /// Generates the per-backend runner: the same steps, with the backend's concrete types.
 macro_rules! runner {
     ($name:ident, $conn:ty, $backend:ty) => {
         fn $name(c: &mut $conn, st: &Statements) -> Result<Page> {
-            let bound = |sql: &str, binds: &[Bind]| {
-                let mut q = diesel::sql_query(sql.to_string()).into_boxed::<$backend>();
-                for b in binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
-                        Bind::Stamp(t) => q.bind::<Timestamp, _>(*t),
-                    };
-                }
-                q
-            };
             let counted: Vec<CountRow> =
-                bound(&st.count_sql, &st.binds[..st.where_binds]).load(c)?;
+                bound!($backend, st.count_sql.clone(), &st.binds[..st.where_binds]).load(c)?;
             let total = counted.first().map_or(0, |r| r.n);
             let resources = if st.want_page && total > 0 {
-                let rows: Vec<ResourceRow> = bound(&st.page_sql, &st.binds).load(c)?;
+                let rows: Vec<ResourceRow> =
+                    bound!($backend, st.page_sql.clone(), &st.binds).load(c)?;
                 rows.into_iter().map(stored).collect::<Result<Vec<_>>>()?
             } else {
                 Vec::new()
@@ -229,4 +241,82 @@ fn stored(row: ResourceRow) -> Result<StoredResource> {
         updated_at: row.updated_at,
         resource,
     })
+}
+
+/// The database's plans for the two statements of one list request, one line per plan step
+/// (SQLite's `EXPLAIN QUERY PLAN` details, PostgreSQL's `EXPLAIN` lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPlan {
+    /// The `COUNT(*)` that answers `totalResults`.
+    pub count: Vec<String>,
+    /// The page's statement.
+    pub page: Vec<String>,
+}
+
+/// How the database would answer [`list_users`] with `query`: operators and tests use it to
+/// check that the count and the page read indexes rather than every row of the tenant.
+pub fn explain_list_users(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    query: &ListQuery,
+) -> Result<ListPlan> {
+    explain(conn, registry, tenant, query, Table::Users)
+}
+
+/// How the database would answer [`list_groups`] with `query` (see [`explain_list_users`]).
+pub fn explain_list_groups(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    query: &ListQuery,
+) -> Result<ListPlan> {
+    explain(conn, registry, tenant, query, Table::Groups)
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+fn explain(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    query: &ListQuery,
+    table: Table,
+) -> Result<ListPlan> {
+    match conn {
+        Conn::Sqlite(c) => {
+            let st = statements(&sqlite::SQLITE, registry, tenant, query, table)?;
+            let mut plan = |sql: &str, binds: &[Bind]| -> Result<Vec<String>> {
+                let rows: Vec<SqlitePlanRow> =
+                    bound!(Sqlite, format!("EXPLAIN QUERY PLAN {sql}"), binds).load(&mut **c)?;
+                Ok(rows.into_iter().map(|r| r.detail).collect())
+            };
+            Ok(ListPlan {
+                count: plan(&st.count_sql, &st.binds[..st.where_binds])?,
+                page: plan(&st.page_sql, &st.binds)?,
+            })
+        }
+        Conn::Pg(c) => {
+            let st = statements(&postgres::POSTGRES, registry, tenant, query, table)?;
+            let mut plan = |sql: &str, binds: &[Bind]| -> Result<Vec<String>> {
+                let rows: Vec<PgPlanRow> =
+                    bound!(Pg, format!("EXPLAIN {sql}"), binds).load(&mut **c)?;
+                Ok(rows.into_iter().map(|r| r.line).collect())
+            };
+            Ok(ListPlan {
+                count: plan(&st.count_sql, &st.binds[..st.where_binds])?,
+                page: plan(&st.page_sql, &st.binds)?,
+            })
+        }
+    }
 }

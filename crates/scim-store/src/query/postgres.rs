@@ -141,6 +141,10 @@ impl Dialect for Postgres {
         e.to_string()
     }
 
+    fn row_count(&self, ph: &str) -> String {
+        ph.to_string()
+    }
+
     fn version_text(&self, col: &str) -> String {
         format!("('W/\"' || {col}::text || '\"')")
     }

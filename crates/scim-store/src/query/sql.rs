@@ -186,6 +186,8 @@ pub(crate) trait Dialect: Sync {
     /// `e` in a form no index can deliver in order, so that an ORDER BY doesn't talk the
     /// planner out of the index a selective filter uses.
     fn unindexed(&self, e: &str) -> String;
+    /// The bound integer `ph` as a `LIMIT`/`OFFSET` value.
+    fn row_count(&self, ph: &str) -> String;
 }
 
 /// The substring operators.

@@ -134,6 +134,13 @@ impl Dialect for Sqlite {
         format!("+{e}")
     }
 
+    fn row_count(&self, ph: &str) -> String {
+        // A bare `LIMIT ?` makes SQLite plan for the bound value, so the statement expires and
+        // is prepared again whenever the parameter is re-bound (every execution); an
+        // expression is read at run time and the prepared statement is reused.
+        format!("CAST({ph} AS INTEGER)")
+    }
+
     fn version_text(&self, col: &str) -> String {
         format!("('W/\"' || {col} || '\"')")
     }
