@@ -357,7 +357,7 @@ impl Checkpointer {
         let shared: Shared = Arc::default();
         let theirs = shared.clone();
         let thread = thread::Builder::new()
-            .name("scim-sqlite-checkpoint".into())
+            .name("scim-checkpoint".into())
             .spawn(move || checkpoint_loop(&mut conn, &theirs))
             .ok()?;
         let signal = CheckpointSignal(shared.clone());

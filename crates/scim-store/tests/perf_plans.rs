@@ -326,3 +326,51 @@ fn sqlite_keeps_planner_averages_but_no_stat4_samples() {
     assert!(count("SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl = 'users'") > 0);
     assert_eq!(count("SELECT COUNT(*) AS n FROM sqlite_stat4"), 0);
 }
+
+/// Threads of this process named `name` (Linux; as `comm` shows them, 15 bytes at most).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+#[test]
+fn the_checkpointer_empties_the_wal_once_writes_stop() {
+    let db = TestDb::sqlite();
+    let (a, _) = populated(&db.store);
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    let wal = format!("{path}-wal");
+    let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert!(size() > 0, "the writes went to the WAL");
+    // The writer never checkpoints; the checkpointer copies the WAL and, after two seconds
+    // without commits, truncates it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while size() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(size(), 0, "the WAL was emptied");
+    // Everything is readable, by a new store too.
+    let again = reopened(&db);
+    let page = again
+        .read(move |c| query::list_users(c, &REGISTRY, &a, &q(&[])))
+        .unwrap();
+    assert_eq!(
+        page.total,
+        u64::try_from(expected_users(|_| true).len()).unwrap()
+    );
+}
+
+#[test]
+fn the_checkpointer_thread_ends_with_its_store() {
+    const STORES: usize = 24;
+    let stores: Vec<TestDb> = (0..STORES).map(|_| TestDb::sqlite()).collect();
+    let during = threads_named("scim-checkpoint");
+    assert!(during >= STORES, "one checkpointer per store: {during}");
+    drop(stores);
+    // Dropping a store joins its checkpointer. Other tests of this file open a few stores
+    // meanwhile, hence the margin.
+    let after = threads_named("scim-checkpoint");
+    assert!(after + STORES - 8 <= during, "{during} then {after}");
+}
