@@ -340,10 +340,13 @@ enum Next {
     /// The chunk made before the response started, and the rest of the body.
     First(Bytes, Box<Body>),
     /// The next chunk, being made on a blocking thread.
-    Pending(tokio::task::JoinHandle<(Box<Body>, Result<Option<Bytes>, ApiError>)>),
+    Pending(tokio::task::JoinHandle<Made>),
     /// Nothing more.
     End,
 }
+
+/// A chunk made on a blocking thread, with the body that made it.
+type Made = (Box<Body>, Result<Option<Bytes>, ApiError>);
 
 /// Starts making the next chunk, so it is read from the store while the previous one is sent.
 fn prefetch(mut body: Box<Body>) -> Next {
