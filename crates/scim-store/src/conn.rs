@@ -201,9 +201,12 @@ type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>;
 
 /// The single SQLite writer. SQLite allows one writer at a time anyway; owning it in one thread
 /// lets concurrent requests share a transaction and its fsync (group commit), each inside its
-/// own savepoint so a failing request rolls back alone.
+/// own savepoint so a failing request rolls back alone. Dropping it lets the thread finish
+/// what is queued and close the connection before the drop returns, so a store closed and
+/// opened again (a restart, a test) finds the file free.
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
+    thread: Option<JoinHandle<()>>,
 }
 
 /// Most requests one batch commits together; bounded so one batch can't starve replies.
@@ -222,12 +225,16 @@ impl Writer {
         let spawned = thread::Builder::new()
             .name("scim-sqlite-writer".into())
             .spawn(move || writer_loop(&mut conn, rx, checkpoints.as_ref()));
-        if let Err(e) = spawned {
-            // Without a thread every write fails with Unavailable (the receiver is gone); the
-            // error says why.
-            eprintln!("scim-store: could not start the SQLite writer thread: {e}");
-        }
-        Writer { queue: tx }
+        let thread = match spawned {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Without a thread every write fails with Unavailable (the receiver is gone);
+                // the error says why.
+                eprintln!("scim-store: could not start the SQLite writer thread: {e}");
+                None
+            }
+        };
+        Writer { queue: tx, thread }
     }
 
     /// Runs `f` in the next batch and returns its result once the batch has committed.
@@ -252,6 +259,20 @@ impl Writer {
         reply_rx
             .recv()
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop once the queue is empty.
+        drop(std::mem::replace(&mut self.queue, mpsc::channel().0));
+        if let Some(thread) = self.thread.take() {
+            // The last handle of a store may go inside a write job, on the writer thread
+            // itself, which can't wait for itself.
+            if thread.thread().id() != thread::current().id() {
+                let _ = thread.join();
+            }
+        }
     }
 }
 

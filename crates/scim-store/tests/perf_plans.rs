@@ -363,14 +363,20 @@ fn the_checkpointer_empties_the_wal_once_writes_stop() {
 }
 
 #[test]
-fn the_checkpointer_thread_ends_with_its_store() {
+fn the_writer_and_checkpointer_threads_end_with_their_store() {
     const STORES: usize = 24;
-    let stores: Vec<TestDb> = (0..STORES).map(|_| TestDb::sqlite()).collect();
-    let during = threads_named("scim-checkpoint");
-    assert!(during >= STORES, "one checkpointer per store: {during}");
-    drop(stores);
-    // Dropping a store joins its checkpointer. Other tests of this file open a few stores
-    // meanwhile, hence the margin.
-    let after = threads_named("scim-checkpoint");
-    assert!(after + STORES - 8 <= during, "{during} then {after}");
+    // `comm` keeps 15 bytes of the writer's name, `scim-sqlite-writer`.
+    for name in ["scim-checkpoint", "scim-sqlite-wri"] {
+        let stores: Vec<TestDb> = (0..STORES).map(|_| TestDb::sqlite()).collect();
+        let during = threads_named(name);
+        assert!(during >= STORES, "one {name} per store: {during}");
+        drop(stores);
+        // Dropping a store joins its threads. Other tests of this file open a few stores
+        // meanwhile, hence the margin.
+        let after = threads_named(name);
+        assert!(
+            after + STORES - 8 <= during,
+            "{name}: {during} then {after}"
+        );
+    }
 }
