@@ -158,7 +158,7 @@ pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<St
                 groups::updated_at,
                 groups::resource,
             ))
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     row.map(to_stored).transpose()
@@ -182,7 +182,7 @@ pub fn by_display_name(
                 groups::updated_at,
                 groups::resource,
             ))
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     row.map(to_stored).transpose()
@@ -195,7 +195,7 @@ fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreEr
             .filter(groups::tenant_id.eq(tenant.as_str()))
             .filter(groups::id.eq(id))
             .select(groups::version)
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()
             .map_err(StoreError::from)
     });

@@ -122,6 +122,9 @@ impl Store {
         let read = Pool::builder()
             .max_size(readers)
             .min_idle(Some(1))
+            // A connection to a local file cannot go stale; r2d2's default check ran a
+            // `SELECT 1` (parsed afresh) on every checkout, once per request.
+            .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(SqlitePragmas {
                 role: SqliteRole::reader(readers),

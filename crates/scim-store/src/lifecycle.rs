@@ -150,7 +150,7 @@ pub fn load(
                 users::provider_active,
                 users::mapped,
             ))
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     row.map(|r| from_row(conn, tenant, user_id, r)).transpose()
@@ -242,7 +242,7 @@ pub fn state_name(conn: &mut Conn<'_>, tenant: &TenantId, user_id: &str) -> Resu
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(user_id))
             .select(users::lifecycle)
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     Ok(word)
@@ -260,7 +260,7 @@ pub fn sign_in_allowed(
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(user_id))
             .select(users::sign_in_allowed)
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     Ok(allowed)

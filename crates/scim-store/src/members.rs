@@ -146,18 +146,34 @@ pub fn groups_of(
         .map(|id| (id.clone(), Vec::new()))
         .collect();
     for chunk in member_ids.chunks(CHUNK) {
-        let rows: Vec<(String, String, String)> = with_conn!(conn, |c| {
-            group_members::table
-                .inner_join(
-                    groups::table.on(groups::tenant_id
-                        .eq(group_members::tenant_id)
-                        .and(groups::id.eq(group_members::group_id))),
-                )
-                .filter(group_members::tenant_id.eq(tenant.as_str()))
-                .filter(group_members::member_id.eq_any(chunk))
-                .select((group_members::member_id, groups::id, groups::display_name))
-                .load(&mut **c)?
-        });
+        let rows: Vec<(String, String, String)> = match chunk {
+            // One user (GET /Users/{id}, every write's response): `= ?` keeps the statement
+            // in the prepared-statement cache, where `IN (…)` is prepared afresh each time.
+            [one] => with_conn!(conn, |c| {
+                group_members::table
+                    .inner_join(
+                        groups::table.on(groups::tenant_id
+                            .eq(group_members::tenant_id)
+                            .and(groups::id.eq(group_members::group_id))),
+                    )
+                    .filter(group_members::tenant_id.eq(tenant.as_str()))
+                    .filter(group_members::member_id.eq(one))
+                    .select((group_members::member_id, groups::id, groups::display_name))
+                    .load(&mut **c)?
+            }),
+            _ => with_conn!(conn, |c| {
+                group_members::table
+                    .inner_join(
+                        groups::table.on(groups::tenant_id
+                            .eq(group_members::tenant_id)
+                            .and(groups::id.eq(group_members::group_id))),
+                    )
+                    .filter(group_members::tenant_id.eq(tenant.as_str()))
+                    .filter(group_members::member_id.eq_any(chunk))
+                    .select((group_members::member_id, groups::id, groups::display_name))
+                    .load(&mut **c)?
+            }),
+        };
         for (member, id, display) in rows {
             out.entry(member)
                 .or_default()

@@ -134,7 +134,7 @@ pub fn get(conn: &mut Conn<'_>, token_id: &str) -> Result<Option<TokenRecord>> {
                 api_tokens::created_at,
                 api_tokens::revoked_at,
             ))
-            .first::<Row>(&mut **c)
+            .get_result::<Row>(&mut **c)
             .optional()?
     });
     Ok(row.map(to_record))

@@ -188,7 +188,7 @@ pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<St
                 users::updated_at,
                 users::resource,
             ))
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     row.map(to_stored).transpose()
@@ -212,7 +212,7 @@ pub fn by_user_name(
                 users::updated_at,
                 users::resource,
             ))
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     row.map(to_stored).transpose()
@@ -275,7 +275,7 @@ pub fn get_record(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Op
                     users::password_hash,
                 ),
             ))
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     let Some((resource, rest)) = row else {
@@ -301,7 +301,7 @@ fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreEr
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(id))
             .select(users::version)
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()
             .map_err(StoreError::from)
     });
@@ -535,7 +535,7 @@ pub fn is_hidden(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<boo
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(id))
             .select(users::deleted_at)
-            .first(&mut **c)
+            .get_result(&mut **c)
             .optional()?
     });
     Ok(matches!(found, Some(Some(_))))
