@@ -1,29 +1,36 @@
 //! Streamed Group responses: a Group, or a ListResponse of resources, whose `members` are read
 //! from the store in keyset pages and written out while the response is being sent.
 //!
-//! A group of a million members is some 130 MB of JSON. Building it as one `serde_json::Value`
-//! costs several times that in memory and delays the first byte until the last member is read;
+//! A group of a million members is some 146 MB of JSON. Building it as one `serde_json::Value`
+//! cost several GB of memory and delayed the first byte until the last member was read;
 //! streaming keeps memory to about two pages whatever the group's size, and the client starts
 //! reading at once.
 //!
 //! How a body is made: everything but the members (the ListResponse envelope, Users, each
 //! Group's own attributes) is rendered and projected before the response starts, exactly as a
-//! whole document would be. Each Group then gets its `members` appended — they are the last key
-//! of a rendered Group (`handlers::groups::render_group`), so the bytes are the same document
-//! the unstreamed code builds. Members are read `MEMBER_PAGE` rows at a time, in member-id
-//! order, each page on a pooled read connection taken for that page only, so a slow client
-//! holds no database connection and no transaction: a member present for the whole response
-//! appears exactly once, in order; one added or removed while the response is being sent may or
-//! may not appear. (One snapshot for the whole response would need a connection and a read
-//! transaction held for as long as the client takes to read — minutes for a slow client on a
-//! large group — starving the pool and, on SQLite, pinning the WAL.)
+//! whole document would be (`handlers::groups::group_item`). Each Group then gets its `members`
+//! appended as its last key, element by element in the shape of [`member_value`], so the bytes
+//! parse to the document a whole-`Value` rendering gives.
+//!
+//! Members are read `MEMBER_PAGE` rows at a time in member-id order (keyset: after the last id
+//! written), each page on a pooled read connection taken for that query only; the next page is
+//! read on a second blocking thread while the current one is written, so reading and writing
+//! share the cores. A slow client holds no database connection and no transaction: the next
+//! chunk waits, made, until the client takes the previous one. What that means for consistency:
+//! a member present for the whole response appears exactly once, in order; one added or removed
+//! while the response is being sent may or may not appear. (One snapshot for the whole response
+//! would need a connection and a read transaction held for as long as the client takes to read
+//! — minutes for a slow client on a large group — starving the pool and, on SQLite, keeping the
+//! WAL from being checkpointed.)
 //!
 //! Errors: the first chunk is produced before the status line is sent, so a store error there
-//! is an ordinary SCIM Error response, and a response that fits in one chunk (every group below
-//! a few thousand members) is sent whole, with a `Content-Length`. An error after the first
-//! byte can only abort the connection: it is logged, and the client sees a truncated body.
+//! is an ordinary SCIM Error response, and a response that fits in one chunk (256 KiB: a group
+//! of up to about 1 800 members) is sent whole, with a `Content-Length`. An error after the
+//! first byte can only abort the connection: it is logged, and the client sees a truncated
+//! body.
 
 use std::collections::VecDeque;
+use std::sync::mpsc;
 
 use actix_web::HttpResponse;
 use actix_web::HttpResponseBuilder;
@@ -137,10 +144,12 @@ impl Shape {
                     open(buf);
                     let kind = m.kind.as_deref().unwrap_or("User");
                     buf.extend_from_slice(b"{\"value\":\"");
+                    let value = buf.len();
                     push_escaped(buf, &m.value);
+                    let value = value..buf.len();
                     buf.extend_from_slice(b"\",\"$ref\":\"");
                     buf.extend_from_slice(if kind == "Group" { groups } else { users });
-                    push_escaped(buf, &m.value);
+                    buf.extend_from_within(value);
                     buf.extend_from_slice(b"\",\"type\":\"");
                     push_escaped(buf, kind);
                     buf.push(b'"');
@@ -170,9 +179,22 @@ impl Shape {
 /// The group whose members are being written.
 struct Cursor {
     id: String,
-    after: Option<String>,
+    /// The next page, being read on another blocking thread while this one writes the
+    /// current page (`None`: read it when needed).
+    ahead: Option<mpsc::Receiver<scim_store::Result<Vec<Member>>>>,
     opened: bool,
     bare: bool,
+}
+
+/// Reads one page of a group's members on a pooled read connection (held for this query only).
+fn read_page(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    after: Option<&str>,
+) -> scim_store::Result<Vec<Member>> {
+    st.store
+        .read(|c| scim_store::members::members(c, tenant, id, after, MEMBER_PAGE))
 }
 
 /// A response body produced chunk by chunk on blocking threads (each chunk reads at most a
@@ -187,6 +209,8 @@ pub struct Body {
     cursor: Option<Cursor>,
     suffix: &'static [u8],
     done: bool,
+    /// Where member pages are read ahead (the server's runtime).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Body {
@@ -247,6 +271,7 @@ impl Body {
             cursor: None,
             suffix,
             done: false,
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -259,23 +284,33 @@ impl Body {
         let mut buf = std::mem::take(&mut self.pending);
         while buf.len() < CHUNK {
             if let Some(cur) = &mut self.cursor {
-                let page = self.st.store.read(|c| {
-                    scim_store::members::members(
-                        c,
-                        &self.tenant,
-                        &cur.id,
-                        cur.after.as_deref(),
-                        MEMBER_PAGE,
-                    )
-                })?;
+                let page = match cur.ahead.take() {
+                    Some(rx) => rx.recv().map_err(|_| {
+                        ApiError::Internal("the member page reader stopped".into())
+                    })??,
+                    None => read_page(&self.st, &self.tenant, &cur.id, None)?,
+                };
+                let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= MEMBER_PAGE;
+                if let (true, Some(last)) = (full, page.last()) {
+                    // Read the next page while this one is written.
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    let (st, tenant, id) = (self.st.clone(), self.tenant.clone(), cur.id.clone());
+                    let after = last.value.clone();
+                    let read = move || {
+                        let _ = tx.send(read_page(&st, &tenant, &id, Some(&after)));
+                    };
+                    match &self.runtime {
+                        Some(rt) => drop(rt.spawn_blocking(read)),
+                        None => read(),
+                    }
+                    cur.ahead = Some(rx);
+                }
                 let shape = self
                     .shape
                     .as_ref()
                     .ok_or_else(|| ApiError::Internal("no member shape for a Group".into()))?;
                 shape.write_page(&mut buf, &page, &mut cur.opened, cur.bare)?;
-                if i64::try_from(page.len()).unwrap_or(i64::MAX) >= MEMBER_PAGE {
-                    cur.after = page.last().map(|m| m.value.clone());
-                } else {
+                if !full {
                     buf.extend_from_slice(if cur.opened { b"]}" } else { b"}" });
                     self.cursor = None;
                 }
@@ -301,7 +336,7 @@ impl Body {
                     buf.extend_from_slice(open);
                     self.cursor = Some(Cursor {
                         id,
-                        after: None,
+                        ahead: None,
                         opened: false,
                         bare: open == b"{",
                     });
@@ -386,6 +421,14 @@ fn internal(e: serde_json::Error) -> ApiError {
 fn push_escaped(buf: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
+    // Ids and most names need no escape: one branch-free pass (vectorised) decides.
+    let plain = bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short: &[u8] = match b {
