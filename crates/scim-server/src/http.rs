@@ -54,6 +54,22 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     format!("{origin}{}", state.config.mount_path.trim_end_matches('/'))
 }
 
+/// Runs a point read (one resource by id, a lookup by a unique key) inline when the store
+/// can answer without waiting ([`scim_store::Store::answers_inline`]), else like
+/// [`blocking`]. Only for reads whose cost is bounded by a few rows: anything that can grow
+/// (pages, groups with their members) goes to the blocking pool.
+pub async fn point_read<R, F>(state: &AppState, f: F) -> Result<R, ApiError>
+where
+    F: FnOnce() -> Result<R, ApiError> + Send + 'static,
+    R: Send + 'static,
+{
+    if state.store.answers_inline() {
+        f()
+    } else {
+        blocking(f).await
+    }
+}
+
 /// Runs blocking work (store calls, argon2) off the async workers.
 pub async fn blocking<R, F>(f: F) -> Result<R, ApiError>
 where

@@ -189,6 +189,16 @@ impl Store {
         }
     }
 
+    /// Whether a short read may run on the caller's (async) thread: on SQLite, with a read
+    /// connection idle, a point read costs microseconds — less than handing it to a thread
+    /// pool and back. Never on PostgreSQL, where every read waits on the network.
+    pub fn answers_inline(&self) -> bool {
+        match &*self.inner {
+            Backend::Sqlite { read, .. } => read.state().idle_connections > 0,
+            Backend::Postgres { .. } => false,
+        }
+    }
+
     /// Runs a read-only operation on a pooled connection.
     pub fn read<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<R>) -> Result<R> {
         match &*self.inner {

@@ -11,7 +11,7 @@ use super::common::{
     Tenant, if_match, if_none_match_hits, not_modified, projection, render, resource_response,
 };
 use crate::error::ApiError;
-use crate::http::{base_url, blocking, parse_body};
+use crate::http::{base_url, blocking, parse_body, point_read};
 use crate::service::users::{self as svc, user_type};
 use crate::state::AppState;
 
@@ -112,7 +112,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     projection(&req, &state, user_type(&state)?)?;
     let st = state.clone();
-    let view = blocking(move || svc::get(&st, &tenant.0.tenant, &id))
+    let view = point_read(&state, move || svc::get(&st, &tenant.0.tenant, &id))
         .await?
         .ok_or_else(|| ApiError::NotFound("no such User".into()))?;
     if if_none_match_hits(&req, view.0.version) {
