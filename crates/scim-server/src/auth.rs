@@ -97,6 +97,11 @@ pub struct TokenVerifier {
     store: Store,
     key: [u8; 32],
     cache: Arc<RwLock<HashMap<[u8; 32], Cached>>>,
+    /// Bounds concurrent argon2 verifications to the cores: each holds about 19 MiB, and a
+    /// client that opens 16 connections at once sent 16 first verifications of the same
+    /// token together (300 MB resident for a moment). Waiters re-check the cache once they
+    /// hold a permit, so a burst of one token's requests costs one verification.
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl TokenVerifier {
@@ -108,6 +113,9 @@ impl TokenVerifier {
             store,
             key,
             cache: Arc::new(RwLock::new(HashMap::new())),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            )),
         })
     }
 
@@ -147,6 +155,19 @@ impl TokenVerifier {
                     Err(rejected())
                 }
             };
+        }
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(format!("token verification closed: {e}")))?;
+        let verified_meanwhile = self.cache.read().ok().and_then(|m| {
+            m.get(&digest)
+                .filter(|e| e.checked.elapsed() < RECHECK)
+                .map(|e| e.principal.clone())
+        });
+        if let Some(principal) = verified_meanwhile {
+            return Ok(principal);
         }
         let store = self.store.clone();
         let outcome = actix_web::web::block(move || -> Result<Option<Principal>, ApiError> {
