@@ -22,7 +22,8 @@ apt_install() {
     apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# PostgreSQL: exports SCIM_TEST_PG_URL for the store and server tests.
+# PostgreSQL: exports SCIM_TEST_PG_URL for the store and server tests. fsync is off for tests
+# (a test's data is thrown away); the benchmark turns it on (SCIM_PG_FSYNC=on).
 start_postgres() {
     if [ -n "${SCIM_TEST_PG_URL:-}" ]; then return 0; fi
     if ! ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -36,7 +37,7 @@ start_postgres() {
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$pgdir"; as=(runuser -u postgres --); fi
     "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
     "${as[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 \
-        -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+        -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=${SCIM_PG_FSYNC:-off} -c max_connections=300" start >/dev/null
     _cleanup_steps+=("${as[*]} $pgbin/pg_ctl -D $pgdir/data -m fast -w stop >/dev/null")
     "$pgbin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc 'CREATE DATABASE scim' >/dev/null
     export SCIM_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/scim"

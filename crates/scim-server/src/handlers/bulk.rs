@@ -2,7 +2,7 @@
 //! references (core plans it), each through the same service function its single request
 //! uses, until `failOnErrors` errors have happened.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -63,7 +63,8 @@ fn execute(st: &AppState, tenant: &TenantId, request: &BulkRequest, base: &str) 
     let mut ids: HashMap<String, String> = HashMap::new();
     let mut fail = FailOnErrors::new(request.fail_on_errors);
     let mut done: Vec<(usize, BulkOperationResponse)> = Vec::new();
-    for step in &plan.steps {
+    let mut steps = plan.steps.iter().peekable();
+    while let Some(step) = steps.next() {
         if fail.should_stop() {
             break;
         }
@@ -71,6 +72,31 @@ fn execute(st: &AppState, tenant: &TenantId, request: &BulkRequest, base: &str) 
         let Some(op) = request.operations.get(index) else {
             continue;
         };
+        // A run of independent creates goes to the store together, so they share commits.
+        if request.fail_on_errors.is_none() && independent_create(step, op) {
+            let mut group = vec![(index, op)];
+            let mut keys: HashSet<String> = unique_key(op).into_iter().collect();
+            while let Some(next) = steps.peek() {
+                let Some(next_op) = request.operations.get(next.index()) else {
+                    break;
+                };
+                let key = unique_key(next_op);
+                if group.len() >= PARALLEL_CREATES
+                    || !independent_create(next, next_op)
+                    || key.as_ref().is_some_and(|k| keys.contains(k))
+                {
+                    break;
+                }
+                keys.extend(key);
+                group.push((next.index(), next_op));
+                steps.next();
+            }
+            for (index, response) in run_creates(st, tenant, &group, base, &mut ids) {
+                fail.record(&response);
+                done.push((index, response));
+            }
+            continue;
+        }
         let response = match step {
             BulkStep::Fail { failure, .. } => BulkOperationResponse::failed(op, failure),
             BulkStep::Run(_) => match op.resolved(&ids) {
@@ -92,6 +118,74 @@ fn execute(st: &AppState, tenant: &TenantId, request: &BulkRequest, base: &str) 
     BulkResponse::new(done.into_iter().map(|(_, r)| r).collect())
 }
 
+/// Most creates of one Bulk request run at once (each waits for its commit; together they
+/// share one).
+const PARALLEL_CREATES: usize = 16;
+
+/// A POST that nothing in the request can influence: it names no `bulkId` reference, so its
+/// outcome is the same whether it runs alone or beside its neighbours (with distinct unique
+/// keys, see [`unique_key`]). Requests with `failOnErrors` keep strict one-by-one order, since
+/// they must stop at the n-th error.
+fn independent_create(step: &BulkStep, op: &BulkOperation) -> bool {
+    matches!(step, BulkStep::Run(_))
+        && op.method == BulkMethod::Post
+        && !op
+            .data
+            .as_ref()
+            .is_some_and(|d| d.to_string().contains("bulkId:"))
+}
+
+/// The unique key a create claims (userName or displayName, folded, per endpoint): two creates
+/// of the same key must run in request order so the second is the one refused.
+fn unique_key(op: &BulkOperation) -> Option<String> {
+    let data = op.data.as_ref()?;
+    let value = data
+        .get("userName")
+        .or_else(|| data.get("displayName"))?
+        .as_str()?;
+    Some(format!(
+        "{}\u{0}{}",
+        op.path.to_ascii_lowercase(),
+        scim_core::filter::eval::fold_case(value)
+    ))
+}
+
+/// Runs independent creates concurrently and returns their responses in request order.
+fn run_creates(
+    st: &AppState,
+    tenant: &TenantId,
+    group: &[(usize, &BulkOperation)],
+    base: &str,
+    ids: &mut HashMap<String, String>,
+) -> Vec<(usize, BulkOperationResponse)> {
+    let outcomes: Vec<(usize, &BulkOperation, Result<Outcome, ApiError>)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = group
+                .iter()
+                .map(|&(index, op)| {
+                    (
+                        index,
+                        op,
+                        scope.spawn(move || run_inner(st, tenant, op, base)),
+                    )
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(index, op, h)| {
+                    let outcome = h.join().unwrap_or_else(|_| {
+                        Err(ApiError::Internal("a bulk operation panicked".into()))
+                    });
+                    (index, op, outcome)
+                })
+                .collect()
+        });
+    outcomes
+        .into_iter()
+        .map(|(index, op, outcome)| (index, describe(op, outcome, ids)))
+        .collect()
+}
+
 /// Runs one resolved operation and describes its outcome.
 fn run(
     st: &AppState,
@@ -100,7 +194,17 @@ fn run(
     base: &str,
     ids: &mut HashMap<String, String>,
 ) -> BulkOperationResponse {
-    match run_inner(st, tenant, op, base) {
+    describe(op, run_inner(st, tenant, op, base), ids)
+}
+
+/// The response entry of an operation's outcome; a success with a `bulkId` makes the new id
+/// available to later references.
+fn describe(
+    op: &BulkOperation,
+    outcome: Result<Outcome, ApiError>,
+    ids: &mut HashMap<String, String>,
+) -> BulkOperationResponse {
+    match outcome {
         Ok((status, location, version, id)) => {
             if let (Some(bulk_id), Some(id)) = (&op.bulk_id, id) {
                 ids.insert(bulk_id.clone(), id);

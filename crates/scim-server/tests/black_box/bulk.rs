@@ -266,3 +266,44 @@ fn malformed_bulk_requests_are_scim_errors() {
         assert!(status[0].starts_with('4'), "{resp}");
     });
 }
+
+/// Independent creates run together (they share commits) yet answer as if run one by one:
+/// responses in request order, and of two creates of one userName (in any case) the later one
+/// is refused, whatever the timing.
+#[test]
+fn independent_creates_run_together_with_request_order_results() {
+    each_backend(|srv: &Server| {
+        let mut list = Vec::new();
+        for i in 0..40 {
+            list.push(
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"),
+                             "data": user_body(&format!("crowd{i}@example.com"))}),
+            );
+        }
+        // Same userName as operation 3, in another case, after it.
+        list.push(json!({"method": "POST", "path": "/Users", "bulkId": "dup",
+                         "data": user_body("CROWD3@example.com")}));
+        let resp = bulk(srv, None, Value::Array(list));
+        let ops = ops(&resp);
+        assert_eq!(ops.len(), 41, "{resp}");
+        for (i, op) in ops.iter().take(40).enumerate() {
+            assert_eq!(op["bulkId"], json!(format!("b{i}")), "{resp}");
+            assert_eq!(op["status"], json!("201"), "{op}");
+        }
+        assert_eq!(ops[40]["bulkId"], json!("dup"), "{resp}");
+        assert_eq!(ops[40]["status"], json!("409"), "{resp}");
+        assert_eq!(
+            ops[40]["response"]["scimType"],
+            json!("uniqueness"),
+            "{resp}"
+        );
+        let listed = srv.get("/Users?filter=userName%20sw%20%22crowd%22&count=100");
+        assert_eq!(listed.json()["totalResults"], json!(40), "{listed:?}");
+        let first = srv.get(&format!("/Users/{}", id_from_location(&ops[3])));
+        assert_eq!(
+            first.json()["userName"],
+            json!("crowd3@example.com"),
+            "{first:?}"
+        );
+    });
+}
