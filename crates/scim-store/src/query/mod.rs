@@ -73,6 +73,9 @@ struct Statements {
     where_binds: usize,
     binds: Vec<Bind>,
     want_page: bool,
+    /// `Some(count)` when the page starts at the first result: a shorter page than asked for
+    /// is then every result, and the count statement is not needed.
+    first_page: Option<usize>,
 }
 
 fn list(
@@ -167,6 +170,8 @@ fn statements(
         where_binds,
         binds: q.binds,
         want_page: query.count > 0,
+        first_page: (query.offset() == 0)
+            .then(|| usize::try_from(query.count).unwrap_or(usize::MAX)),
     })
 }
 
@@ -209,20 +214,29 @@ macro_rules! bound {
 macro_rules! runner {
     ($name:ident, $conn:ty, $backend:ty) => {
         fn $name(c: &mut $conn, st: &Statements) -> Result<Page> {
-            let counted: Vec<CountRow> =
-                bound!($backend, st.count_sql.clone(), &st.binds[..st.where_binds]).load(c)?;
-            let total = counted.first().map_or(0, |r| r.n);
-            let resources = if st.want_page && total > 0 {
-                let rows: Vec<ResourceRow> =
-                    bound!($backend, st.page_sql.clone(), &st.binds).load(c)?;
-                rows.into_iter().map(stored).collect::<Result<Vec<_>>>()?
-            } else {
-                Vec::new()
+            let count = |c: &mut $conn| -> Result<u64> {
+                let counted: Vec<CountRow> =
+                    bound!($backend, st.count_sql.clone(), &st.binds[..st.where_binds]).load(c)?;
+                Ok(u64::try_from(counted.first().map_or(0, |r| r.n)).unwrap_or(0))
             };
-            Ok(Page {
-                resources,
-                total: u64::try_from(total).unwrap_or(0),
-            })
+            if !st.want_page {
+                return Ok(Page {
+                    resources: Vec::new(),
+                    total: count(c)?,
+                });
+            }
+            // The page first: Okta's and Entra's lookups (`userName eq …`) find zero or one
+            // user on a first page, which then is the whole answer, and one statement less.
+            let rows: Vec<ResourceRow> =
+                bound!($backend, st.page_sql.clone(), &st.binds).load(c)?;
+            let resources = rows.into_iter().map(stored).collect::<Result<Vec<_>>>()?;
+            let total = match st.first_page {
+                Some(limit) if resources.len() < limit => {
+                    u64::try_from(resources.len()).unwrap_or(u64::MAX)
+                }
+                _ => count(c)?,
+            };
+            Ok(Page { resources, total })
         }
     };
 }
