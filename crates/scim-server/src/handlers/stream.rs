@@ -3,8 +3,8 @@
 //!
 //! A group of a million members is some 146 MB of JSON. Building it as one `serde_json::Value`
 //! cost several GB of memory and delayed the first byte until the last member was read;
-//! streaming keeps memory to about two pages whatever the group's size, and the client starts
-//! reading at once.
+//! streaming keeps memory to a page or two per response whatever the group's size, and the
+//! client starts reading at once.
 //!
 //! How a body is made: everything but the members (the ListResponse envelope, Users, each
 //! Group's own attributes) is rendered and projected before the response starts, exactly as a
@@ -13,24 +13,29 @@
 //! parse to the document a whole-`Value` rendering gives.
 //!
 //! Members are read `MEMBER_PAGE` rows at a time in member-id order (keyset: after the last id
-//! written), each page on a pooled read connection taken for that query only; the next page is
-//! read on a second blocking thread while the current one is written, so reading and writing
-//! share the cores. A slow client holds no database connection and no transaction: the next
-//! chunk waits, made, until the client takes the previous one. What that means for consistency:
-//! a member present for the whole response appears exactly once, in order; one added or removed
-//! while the response is being sent may or may not appear. (One snapshot for the whole response
-//! would need a connection and a read transaction held for as long as the client takes to read
-//! — minutes for a slow client on a large group — starving the pool and, on SQLite, keeping the
-//! WAL from being checkpointed.)
+//! written), each page on a pooled read connection taken for that query only, and each page is
+//! written whole into one chunk. A chunk is made when the connection asks for the next one, on
+//! a blocking thread, in one of a few process-wide slots (one per core): making chunks is CPU
+//! work, so more at once would finish no sooner and only hold more memory, threads and pooled
+//! connections. When another slot is free, the next page is read ahead on a second blocking
+//! thread while the current one is written, so a lone stream uses both cores. A slow client
+//! holds no slot, no database connection and no transaction, only the chunk being sent and at
+//! most one page read ahead (under 1 MB).
 //!
-//! Errors: the first chunk is produced before the status line is sent, so a store error there
-//! is an ordinary SCIM Error response, and a response that fits in one chunk (256 KiB: a group
-//! of up to about 1 800 members) is sent whole, with a `Content-Length`. An error after the
-//! first byte can only abort the connection: it is logged, and the client sees a truncated
-//! body.
+//! Consistency: a member present for the whole response appears exactly once, in order; one
+//! added or removed while the response is being sent may or may not appear. One snapshot for
+//! the whole response would need a connection and a read transaction held for as long as the
+//! client takes to read — minutes for a slow client on a large group — starving the pool and,
+//! on SQLite, keeping the WAL from being checkpointed.
+//!
+//! Errors: the first chunk is made before the status line is sent, so a store error there is
+//! an ordinary SCIM Error response, and a response that fits in one chunk (256 KiB: a group of
+//! up to about 1 700 members, or a page of small groups) is sent whole, with a
+//! `Content-Length`. An error after the first byte can only abort the connection: it is logged,
+//! and the client sees a truncated body.
 
 use std::collections::VecDeque;
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 
 use actix_web::HttpResponse;
 use actix_web::HttpResponseBuilder;
@@ -40,16 +45,44 @@ use scim_core::projection::Projection;
 use scim_core::query::ListResponse;
 use scim_store::TenantId;
 use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
 use crate::http::blocking;
 use crate::state::AppState;
 
-/// Members read per store query while streaming.
-pub const MEMBER_PAGE: i64 = 10_000;
+/// Members read per store query while streaming: about 300 KB of rows, written whole into
+/// one chunk of about 290 KB, so a page is never kept from one chunk to the next.
+pub const MEMBER_PAGE: i64 = 2_000;
 
-/// Bytes gathered before a chunk is handed to the connection.
+/// Bytes gathered before a chunk is handed to the connection. The next chunk is made when
+/// the connection asks for it, so a stream holds at most the chunk being sent and one page
+/// read ahead, however slow its client: under 1 MB.
 const CHUNK: usize = 256 * 1024;
+
+/// Room reserved for a chunk, so the buffer is allocated once (a page overshoots `CHUNK`).
+const CHUNK_ROOM: usize = 320 * 1024;
+
+/// How many chunks (and pages read ahead) the whole process makes at once: one per core.
+/// Making them is CPU work, so more at once would not finish sooner; it would only hold more
+/// pages in memory, more blocking threads and more pooled connections. A stream waits for a
+/// slot without a thread, and holds none while its client reads.
+fn slots() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Arc::new(Semaphore::new(cores.max(2)))
+    })
+}
+
+/// Waits for a production slot.
+async fn slot() -> Result<OwnedSemaphorePermit, ApiError> {
+    slots()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::Internal("the stream slots are closed".into()))
+}
 
 /// One resource of a response.
 #[derive(Debug, Clone)]
@@ -117,7 +150,7 @@ impl Shape {
         }
     }
 
-    /// Appends a page of members; `opened` says whether `"members":[` was written already
+    /// Appends members; `opened` says whether `"members":[` was written already
     /// (it is written before the first element left by the projection, never for none), and
     /// `bare` that the group's own document was empty, so no comma goes before it.
     fn write_page(
@@ -179,8 +212,10 @@ impl Shape {
 /// The group whose members are being written.
 struct Cursor {
     id: String,
-    /// The next page, being read on another blocking thread while this one writes the
-    /// current page (`None`: read it when needed).
+    /// Where the next page starts: `None` before the first page, `Some(None)` after the last.
+    after: Option<Option<String>>,
+    /// The next page, being read on another blocking thread (when a slot was free) while the
+    /// current one is written.
     ahead: Option<mpsc::Receiver<scim_store::Result<Vec<Member>>>>,
     opened: bool,
     bare: bool,
@@ -197,8 +232,8 @@ fn read_page(
         .read(|c| scim_store::members::members(c, tenant, id, after, MEMBER_PAGE))
 }
 
-/// A response body produced chunk by chunk on blocking threads (each chunk reads at most a
-/// page of members per group it reaches).
+/// A response body made chunk by chunk on blocking threads; a chunk holds whole pages of
+/// members (usually one).
 pub struct Body {
     st: AppState,
     tenant: TenantId,
@@ -282,27 +317,36 @@ impl Body {
             return Ok(None);
         }
         let mut buf = std::mem::take(&mut self.pending);
+        buf.reserve(CHUNK_ROOM.saturating_sub(buf.len()));
         while buf.len() < CHUNK {
             if let Some(cur) = &mut self.cursor {
-                let page = match cur.ahead.take() {
-                    Some(rx) => rx.recv().map_err(|_| {
+                let page = match (cur.ahead.take(), &cur.after) {
+                    (Some(rx), _) => rx.recv().map_err(|_| {
                         ApiError::Internal("the member page reader stopped".into())
                     })??,
-                    None => read_page(&self.st, &self.tenant, &cur.id, None)?,
+                    (None, Some(None)) => {
+                        buf.extend_from_slice(if cur.opened { b"]}" } else { b"}" });
+                        self.cursor = None;
+                        continue;
+                    }
+                    (None, after) => {
+                        let after = after.clone().flatten();
+                        read_page(&self.st, &self.tenant, &cur.id, after.as_deref())?
+                    }
                 };
                 let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= MEMBER_PAGE;
-                if let (true, Some(last)) = (full, page.last()) {
-                    // Read the next page while this one is written.
+                cur.after = Some(page.last().filter(|_| full).map(|m| m.value.clone()));
+                if let (Some(Some(after)), Some(rt)) = (&cur.after, &self.runtime)
+                    && let Ok(permit) = slots().clone().try_acquire_owned()
+                {
+                    // A free slot: read the next page while this one is written.
                     let (tx, rx) = mpsc::sync_channel(1);
                     let (st, tenant, id) = (self.st.clone(), self.tenant.clone(), cur.id.clone());
-                    let after = last.value.clone();
-                    let read = move || {
+                    let after = after.clone();
+                    drop(rt.spawn_blocking(move || {
                         let _ = tx.send(read_page(&st, &tenant, &id, Some(&after)));
-                    };
-                    match &self.runtime {
-                        Some(rt) => drop(rt.spawn_blocking(read)),
-                        None => read(),
-                    }
+                        drop(permit);
+                    }));
                     cur.ahead = Some(rx);
                 }
                 let shape = self
@@ -310,10 +354,6 @@ impl Body {
                     .as_ref()
                     .ok_or_else(|| ApiError::Internal("no member shape for a Group".into()))?;
                 shape.write_page(&mut buf, &page, &mut cur.opened, cur.bare)?;
-                if !full {
-                    buf.extend_from_slice(if cur.opened { b"]}" } else { b"}" });
-                    self.cursor = None;
-                }
                 continue;
             }
             let Some(item) = self.items.pop_front() else {
@@ -336,6 +376,7 @@ impl Body {
                     buf.extend_from_slice(open);
                     self.cursor = Some(Cursor {
                         id,
+                        after: None,
                         ahead: None,
                         opened: false,
                         bare: open == b"{",
@@ -343,6 +384,7 @@ impl Body {
                 }
             }
         }
+        buf.shrink_to_fit();
         Ok((!buf.is_empty()).then(|| Bytes::from(buf)))
     }
 }
@@ -357,9 +399,15 @@ pub async fn respond(
         actix_web::http::header::CONTENT_TYPE,
         actix_web::http::header::HeaderValue::from_static(crate::error::SCIM_JSON),
     ));
+    // Only bodies that read members take a slot; the rest are finished documents.
+    let permit = match body.shape {
+        Some(_) => Some(slot().await?),
+        None => None,
+    };
     let (body, first) = blocking(move || {
-        let first = body.next_chunk()?;
-        Ok((body, first))
+        let first = body.next_chunk();
+        drop(permit);
+        Ok((body, first?))
     })
     .await?;
     let first = first.unwrap_or_default();
@@ -374,36 +422,42 @@ pub async fn respond(
 enum Next {
     /// The chunk made before the response started, and the rest of the body.
     First(Bytes, Box<Body>),
-    /// The next chunk, being made on a blocking thread.
-    Pending(tokio::task::JoinHandle<Made>),
+    /// The rest of the body, made when the connection asks for more.
+    Rest(Box<Body>),
     /// Nothing more.
     End,
 }
 
-/// A chunk made on a blocking thread, with the body that made it.
-type Made = (Box<Body>, Result<Option<Bytes>, ApiError>);
-
-/// Starts making the next chunk, so it is read from the store while the previous one is sent.
-fn prefetch(mut body: Box<Body>) -> Next {
-    Next::Pending(tokio::task::spawn_blocking(move || {
+/// Makes the next chunk on a blocking thread once a slot is free.
+async fn make(mut body: Box<Body>) -> Result<(Box<Body>, Option<Bytes>), ApiError> {
+    let permit = slot().await?;
+    let (body, chunk) = tokio::task::spawn_blocking(move || {
         let chunk = body.next_chunk();
+        drop(permit);
         (body, chunk)
-    }))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("making a chunk failed: {e}")))?;
+    Ok((body, chunk?))
 }
 
 async fn step(state: Next) -> Option<(Result<Bytes, std::io::Error>, Next)> {
-    match state {
-        Next::First(chunk, body) => Some((Ok(chunk), prefetch(body))),
-        Next::Pending(handle) => match handle.await {
-            Ok((body, Ok(Some(chunk)))) => {
-                let next = if body.done { Next::End } else { prefetch(body) };
-                Some((Ok(chunk), next))
-            }
-            Ok((_, Ok(None))) => None,
-            Ok((_, Err(e))) => Some((Err(abort(&e.to_string())), Next::End)),
-            Err(e) => Some((Err(abort(&e.to_string())), Next::End)),
-        },
-        Next::End => None,
+    let body = match state {
+        Next::First(chunk, body) => return Some((Ok(chunk), Next::Rest(body))),
+        Next::Rest(body) => body,
+        Next::End => return None,
+    };
+    match make(body).await {
+        Ok((body, Some(chunk))) => {
+            let next = if body.done {
+                Next::End
+            } else {
+                Next::Rest(body)
+            };
+            Some((Ok(chunk), next))
+        }
+        Ok((_, None)) => None,
+        Err(e) => Some((Err(abort(&e.to_string())), Next::End)),
     }
 }
 
