@@ -8,6 +8,7 @@ pub mod admin_auth;
 pub mod admin_cli;
 pub mod auth;
 pub mod cli;
+pub mod cursors;
 pub mod error;
 pub mod events;
 pub mod handlers;

@@ -97,6 +97,8 @@ pub struct AppState {
     pub limits: TenantLimits,
     /// Per-tenant policy settings, read at most once a second.
     pub settings: crate::settings_cache::SettingsCache,
+    /// Where recent pages of unfiltered lists ended (sequential imports read on from there).
+    pub cursors: crate::cursors::PageCursors,
 }
 
 impl AppState {
@@ -121,6 +123,7 @@ impl AppState {
             verifier: TokenVerifier::new(store.clone())?,
             limits: TenantLimits::new(store.clone()),
             settings: Default::default(),
+            cursors: Default::default(),
             store,
             registry: Arc::new(registry),
             config: Arc::new(config),

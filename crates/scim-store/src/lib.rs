@@ -35,6 +35,7 @@ pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::Connection;
@@ -86,6 +87,8 @@ enum Backend {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Backend>,
+    /// Writes this handle (and its clones) committed; see [`Store::write_generation`].
+    writes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,6 +138,7 @@ impl Store {
             None => (None, None),
         };
         Ok(Store {
+            writes: Arc::default(),
             inner: Arc::new(Backend::Sqlite {
                 read,
                 writer: Writer::start(writer_conn, signal),
@@ -151,6 +155,7 @@ impl Store {
             .build(ConnectionManager::<PgConnection>::new(url))?;
         let store = Store {
             inner: Arc::new(Backend::Postgres { pool }),
+            writes: Arc::default(),
         };
         if options.run_migrations {
             store.migrate()?;
@@ -221,13 +226,23 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
     {
-        match &*self.inner {
+        let done = match &*self.inner {
             Backend::Sqlite { writer, .. } => writer.write(f),
             Backend::Postgres { pool } => {
                 let mut c = pool.get()?;
                 c.transaction::<R, StoreError, _>(|c| f(&mut Conn::Pg(c)))
             }
-        }
+        };
+        self.writes.fetch_add(1, Ordering::Release);
+        done
+    }
+
+    /// Counts the writes made through this store (any outcome). A value read before a
+    /// computation and found unchanged after means no write of this process intervened, so
+    /// the result (a list's total, say) may be reused for a short while; writes by other
+    /// processes are not seen, which is why such reuse must also be bounded in time.
+    pub fn write_generation(&self) -> u64 {
+        self.writes.load(Ordering::Acquire)
     }
 
     /// Checks that the database answers (for `/readyz`).

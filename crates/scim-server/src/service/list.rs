@@ -6,7 +6,7 @@ use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
 use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
-use scim_store::query::{Page, list_groups, list_users};
+use scim_store::query::{Page, list_groups_after, list_users_after};
 use scim_store::{StoredResource, TenantId};
 
 use crate::error::ApiError;
@@ -53,8 +53,12 @@ pub fn page(
     match kind {
         Kind::Users => {
             let with_groups = projection.returns("groups");
+            let cursor = st.cursors.find(tenant, kind, query.offset());
+            let generation = st.store.write_generation();
+            let known = st.cursors.total(tenant, kind, generation);
             let (page, mut groups) = st.store.read(|c| {
-                let page: Page = list_users(c, &registry, tenant, query)?;
+                let page: Page =
+                    list_users_after(c, &registry, tenant, query, cursor.as_ref(), known)?;
                 let groups = if with_groups && !page.resources.is_empty() {
                     let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
                     scim_store::users::groups_of(c, tenant, &ids)?
@@ -71,12 +75,17 @@ pub fn page(
                     render_user(st, r, &g, base).map(|d| Item::Doc(projection.apply(&d)))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            remember(st, tenant, kind, query, &page, generation);
             Ok((docs, page.total))
         }
         Kind::Groups => {
+            let cursor = st.cursors.find(tenant, kind, query.offset());
+            let generation = st.store.write_generation();
+            let known = st.cursors.total(tenant, kind, generation);
             let page: Page = st
                 .store
-                .read(|c| list_groups(c, &registry, tenant, query))?;
+                .read(|c| list_groups_after(c, &registry, tenant, query, cursor.as_ref(), known))?;
+            remember(st, tenant, kind, query, &page, generation);
             let items = page
                 .resources
                 .iter()
@@ -84,5 +93,23 @@ pub fn page(
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((items, page.total))
         }
+    }
+}
+
+/// Keeps where an unfiltered page ended and its total, when no write of this process went
+/// through the store while it was read (the total is then the one at `generation`).
+fn remember(
+    st: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    query: &ListQuery,
+    page: &Page,
+    generation: u64,
+) {
+    if let Some(next) = &page.next {
+        st.cursors.keep(tenant, kind, next.clone());
+    }
+    if scim_store::query::follows_cursor(query) && st.store.write_generation() == generation {
+        st.cursors.keep_total(tenant, kind, page.total, generation);
     }
 }

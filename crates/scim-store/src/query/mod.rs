@@ -38,6 +38,30 @@ pub struct Page {
     pub resources: Vec<StoredResource>,
     /// How many resources match the filter (`totalResults`).
     pub total: u64,
+    /// For a full page of an unfiltered list in the default order: where the next page
+    /// starts, for [`list_users_after`] / [`list_groups_after`].
+    pub next: Option<PageCursor>,
+}
+
+/// Where a page of an unfiltered list in the default order (creation time, then id) ended,
+/// so that the page starting at [`PageCursor::offset`] is read from that key on instead of
+/// skipping `offset` entries. Okta imports users page after page (`startIndex=1, 101, 201…`);
+/// with OFFSET each page costs time proportional to its position, with the cursor the same
+/// as the first. Under concurrent changes a cursor is never worse than OFFSET (RFC 7644
+/// §3.4.2.4 leaves paging unstable then): a user deleted before the position shifts an OFFSET
+/// page by one so an unseen user is skipped, where the cursor continues right after the last
+/// user served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    /// The zero-based position of the first result the cursor leads to (`startIndex - 1`).
+    pub offset: u64,
+    created_at: NaiveDateTime,
+    id: String,
+}
+
+/// Whether `query` lists in the order a [`PageCursor`] follows (no filter, no `sortBy`).
+pub fn follows_cursor(query: &ListQuery) -> bool {
+    query.filter.is_none() && query.sort_by.is_none()
 }
 
 /// Users of `tenant` matching `query.filter`, sorted and paged as the query says.
@@ -51,7 +75,21 @@ pub fn list_users(
     tenant: &TenantId,
     query: &ListQuery,
 ) -> Result<Page> {
-    list(conn, registry, tenant, query, Table::Users)
+    list(conn, registry, tenant, query, Table::Users, None, None)
+}
+
+/// [`list_users`] continuing from `cursor`, used when it leads to `query`'s offset and the
+/// query [`follows_cursor`] (otherwise the cursor is ignored); `total`, when the caller knows
+/// it for this unfiltered list, saves the count (ignored for other queries).
+pub fn list_users_after(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    query: &ListQuery,
+    cursor: Option<&PageCursor>,
+    total: Option<u64>,
+) -> Result<Page> {
+    list(conn, registry, tenant, query, Table::Users, cursor, total)
 }
 
 /// Groups of `tenant` matching `query.filter`, sorted and paged as the query says (members are
@@ -62,7 +100,19 @@ pub fn list_groups(
     tenant: &TenantId,
     query: &ListQuery,
 ) -> Result<Page> {
-    list(conn, registry, tenant, query, Table::Groups)
+    list(conn, registry, tenant, query, Table::Groups, None, None)
+}
+
+/// [`list_groups`] continuing from `cursor` (see [`list_users_after`]).
+pub fn list_groups_after(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    query: &ListQuery,
+    cursor: Option<&PageCursor>,
+    total: Option<u64>,
+) -> Result<Page> {
+    list(conn, registry, tenant, query, Table::Groups, cursor, total)
 }
 
 /// The statements of one list request, ready to bind.
@@ -76,6 +126,10 @@ struct Statements {
     /// `Some(count)` when the page starts at the first result: a shorter page than asked for
     /// is then every result, and the count statement is not needed.
     first_page: Option<usize>,
+    /// The page's offset and size when a full page carries a [`PageCursor`] to the next one.
+    cursor_from: Option<(u64, usize)>,
+    /// The total, when the caller knew it (unfiltered lists only).
+    known_total: Option<u64>,
 }
 
 fn list(
@@ -84,12 +138,16 @@ fn list(
     tenant: &TenantId,
     query: &ListQuery,
     table: Table,
+    cursor: Option<&PageCursor>,
+    total: Option<u64>,
 ) -> Result<Page> {
     let dialect: &'static dyn Dialect = match conn {
         Conn::Sqlite(_) => &sqlite::SQLITE,
         Conn::Pg(_) => &postgres::POSTGRES,
     };
-    let st = statements(dialect, registry, tenant, query, table)?;
+    let cursor = cursor.filter(|c| follows_cursor(query) && c.offset == query.offset());
+    let mut st = statements(dialect, registry, tenant, query, table, cursor)?;
+    st.known_total = total.filter(|_| follows_cursor(query));
     match conn {
         Conn::Sqlite(c) => c.transaction(|c| run_sqlite(c, &st)),
         Conn::Pg(c) => {
@@ -114,6 +172,7 @@ fn statements(
     tenant: &TenantId,
     query: &ListQuery,
     table: Table,
+    cursor: Option<&PageCursor>,
 ) -> Result<Statements> {
     let rt_name = match table {
         Table::Users => "User",
@@ -151,8 +210,17 @@ fn statements(
         })
         .collect::<Vec<_>>()
         .join(", ");
+    // From a cursor, the page starts after its key and skips nothing.
+    let (after, skip) = match cursor {
+        Some(c) => {
+            let at = q.bind(Bind::Stamp(c.created_at));
+            let id = q.bind(Bind::Text(c.id.clone()));
+            (format!(" AND (r.created_at, r.id) > ({at}, {id})"), 0)
+        }
+        None => (String::new(), query.offset()),
+    };
     let limit = q.bind(Bind::Int(i64::try_from(query.count).unwrap_or(i64::MAX)));
-    let offset = q.bind(Bind::Int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
+    let offset = q.bind(Bind::Int(i64::try_from(skip).unwrap_or(i64::MAX)));
     let (limit, offset) = (dialect.row_count(&limit), dialect.row_count(&offset));
     let from = table.name();
     Ok(Statements {
@@ -172,6 +240,13 @@ fn statements(
         want_page: query.count > 0,
         first_page: (query.offset() == 0)
             .then(|| usize::try_from(query.count).unwrap_or(usize::MAX)),
+        cursor_from: follows_cursor(query).then(|| {
+            (
+                query.offset(),
+                usize::try_from(query.count).unwrap_or(usize::MAX),
+            )
+        }),
+        known_total: None,
     })
 }
 
@@ -215,6 +290,9 @@ macro_rules! runner {
     ($name:ident, $conn:ty, $backend:ty) => {
         fn $name(c: &mut $conn, st: &Statements) -> Result<Page> {
             let count = |c: &mut $conn| -> Result<u64> {
+                if let Some(known) = st.known_total {
+                    return Ok(known);
+                }
                 let counted: Vec<CountRow> =
                     bound!($backend, st.count_sql.clone(), &st.binds[..st.where_binds]).load(c)?;
                 Ok(u64::try_from(counted.first().map_or(0, |r| r.n)).unwrap_or(0))
@@ -223,12 +301,21 @@ macro_rules! runner {
                 return Ok(Page {
                     resources: Vec::new(),
                     total: count(c)?,
+                    next: None,
                 });
             }
             // The page first: Okta's and Entra's lookups (`userName eq …`) find zero or one
             // user on a first page, which then is the whole answer, and one statement less.
             let rows: Vec<ResourceRow> =
                 bound!($backend, st.page_sql.clone(), &st.binds).load(c)?;
+            let next = match (st.cursor_from, rows.last()) {
+                (Some((from, size)), Some(last)) if rows.len() == size => Some(PageCursor {
+                    offset: from + rows.len() as u64,
+                    created_at: last.created_at,
+                    id: last.id.clone(),
+                }),
+                _ => None,
+            };
             let resources = rows.into_iter().map(stored).collect::<Result<Vec<_>>>()?;
             let total = match st.first_page {
                 Some(limit) if resources.len() < limit => {
@@ -236,7 +323,11 @@ macro_rules! runner {
                 }
                 _ => count(c)?,
             };
-            Ok(Page { resources, total })
+            Ok(Page {
+                resources,
+                total,
+                next,
+            })
         }
     };
 }
@@ -309,7 +400,7 @@ fn explain(
 ) -> Result<ListPlan> {
     match conn {
         Conn::Sqlite(c) => {
-            let st = statements(&sqlite::SQLITE, registry, tenant, query, table)?;
+            let st = statements(&sqlite::SQLITE, registry, tenant, query, table, None)?;
             let mut plan = |sql: &str, binds: &[Bind]| -> Result<Vec<String>> {
                 let rows: Vec<SqlitePlanRow> =
                     bound!(Sqlite, format!("EXPLAIN QUERY PLAN {sql}"), binds).load(&mut **c)?;
@@ -321,7 +412,7 @@ fn explain(
             })
         }
         Conn::Pg(c) => {
-            let st = statements(&postgres::POSTGRES, registry, tenant, query, table)?;
+            let st = statements(&postgres::POSTGRES, registry, tenant, query, table, None)?;
             let mut plan = |sql: &str, binds: &[Bind]| -> Result<Vec<String>> {
                 let rows: Vec<PgPlanRow> =
                     bound!(Pg, format!("EXPLAIN {sql}"), binds).load(&mut **c)?;

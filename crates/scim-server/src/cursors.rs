@@ -1,0 +1,96 @@
+//! Where the last pages of each tenant's unfiltered lists ended, so the page an importing
+//! client asks for next (`startIndex` = previous start + count) is read from that key instead
+//! of skipping every earlier entry (see `scim_store::query::PageCursor`). Per instance and
+//! bounded: a tenant keeps at most [`PER_TENANT`] cursors per resource type, and a request
+//! for which none is kept is answered with OFFSET as before.
+//!
+//! Also the totals of those lists: counting every user of a tenant costs time proportional to
+//! their number (30 ms at 100 000 on SQLite), paid by each page of an import. A total is
+//! reused while no write went through this process's store
+//! ([`scim_store::Store::write_generation`]) and for at most [`TOTAL_TTL`], which bounds how
+//! long a change made by another instance or process can go unseen in `totalResults`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use scim_store::TenantId;
+use scim_store::query::PageCursor;
+
+use crate::service::list::Kind;
+
+/// Cursors kept per tenant and resource type; several clients paging at once each leave one
+/// per page they read.
+pub const PER_TENANT: usize = 64;
+
+/// Longest a list total is reused (see the module docs).
+pub const TOTAL_TTL: Duration = Duration::from_secs(1);
+
+type Key = (TenantId, bool);
+
+/// The cursors of every tenant seen by this instance.
+#[derive(Clone, Default)]
+pub struct PageCursors {
+    map: Arc<Mutex<HashMap<Key, HashMap<u64, PageCursor>>>>,
+    totals: Arc<Mutex<HashMap<Key, Total>>>,
+}
+
+/// A list total with when and at which write generation it was counted.
+#[derive(Clone, Copy)]
+struct Total {
+    value: u64,
+    generation: u64,
+    at: Instant,
+}
+
+fn key(tenant: &TenantId, kind: Kind) -> Key {
+    (tenant.clone(), kind == Kind::Users)
+}
+
+impl PageCursors {
+    /// The cursor leading to `offset`, if one is kept.
+    pub fn find(&self, tenant: &TenantId, kind: Kind, offset: u64) -> Option<PageCursor> {
+        let map = self.map.lock().ok()?;
+        map.get(&key(tenant, kind))?.get(&offset).cloned()
+    }
+
+    /// Keeps `cursor` (the end of a page just served); a full set is emptied first.
+    pub fn keep(&self, tenant: &TenantId, kind: Kind, cursor: PageCursor) {
+        if let Ok(mut map) = self.map.lock() {
+            let cursors = map.entry(key(tenant, kind)).or_default();
+            if cursors.len() >= PER_TENANT {
+                cursors.clear();
+            }
+            cursors.insert(cursor.offset, cursor);
+        }
+    }
+
+    /// The tenant's unfiltered total, if one counted at write generation `generation` is
+    /// younger than [`TOTAL_TTL`].
+    pub fn total(&self, tenant: &TenantId, kind: Kind, generation: u64) -> Option<u64> {
+        let totals = self.totals.lock().ok()?;
+        let t = totals.get(&key(tenant, kind))?;
+        (t.generation == generation && t.at.elapsed() < TOTAL_TTL).then_some(t.value)
+    }
+
+    /// Keeps a total counted while the write generation was `generation` before and after.
+    pub fn keep_total(&self, tenant: &TenantId, kind: Kind, value: u64, generation: u64) {
+        if let Ok(mut totals) = self.totals.lock() {
+            let k = key(tenant, kind);
+            // Counted afresh: the clock starts now. Reused: it keeps its first time.
+            let fresh = totals
+                .get(&k)
+                .is_none_or(|t| t.generation != generation || t.value != value);
+            if fresh {
+                totals.insert(
+                    k,
+                    Total {
+                        value,
+                        generation,
+                        at: Instant::now(),
+                    },
+                );
+            }
+        }
+    }
+}
