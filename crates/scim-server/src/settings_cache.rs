@@ -17,10 +17,13 @@ use crate::service::lifecycle::policy_settings;
 /// How long a tenant's settings are trusted before they are read again.
 pub const TTL: Duration = Duration::from_secs(1);
 
+/// A tenant's settings and when they were read.
+type Entry = (Instant, Arc<PolicySettings>);
+
 /// Per-tenant settings with the time they were read.
 #[derive(Clone, Default)]
 pub struct SettingsCache {
-    entries: Arc<Mutex<HashMap<TenantId, (Instant, Arc<PolicySettings>)>>>,
+    entries: Arc<Mutex<HashMap<TenantId, Entry>>>,
 }
 
 impl SettingsCache {

@@ -313,7 +313,7 @@ fn writer_loop(
             // without bound, and appending to a growing file costs the writer block
             // allocation and zeroing in the kernel on every frame. Retried after every batch
             // until it completes (it gives up at once while the checkpointer is mid-copy).
-            if batches % FINISH_CHECKPOINT_EVERY == 0 || finishing {
+            if batches.is_multiple_of(FINISH_CHECKPOINT_EVERY) || finishing {
                 finishing = !checkpoint(conn, "PASSIVE");
             }
         }

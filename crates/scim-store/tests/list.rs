@@ -392,7 +392,9 @@ fn cursors_page_like_offset_and_skip_nobody_after_a_delete() {
                 ..ListQuery::default()
             };
             db.store
-                .read(move |conn| query::list_users_after(conn, &REGISTRY, &t, &q, c.as_ref()))
+                .read(move |conn| {
+                    query::list_users_after(conn, &REGISTRY, &t, &q, c.as_ref(), None)
+                })
                 .unwrap()
         };
         let offset_pages = all_pages(&db, &a, &ListQuery::default(), 40);
@@ -400,6 +402,7 @@ fn cursors_page_like_offset_and_skip_nobody_after_a_delete() {
         let mut start = 1;
         let mut cursor: Option<query::PageCursor> = None;
         loop {
+            assert!(start <= N as u64 + 1, "paging by cursor must end");
             let page = page_at(start, cursor.as_ref());
             assert_eq!(page.total, N as u64, "{:?}", db.kind());
             let got = page.resources.len();

@@ -231,7 +231,7 @@ fn statements(
         page_sql: format!(
             "SELECT r.id, r.version, r.created_at, r.updated_at, r.resource FROM {from} r \
              WHERE r.tenant_id = {tenant_ph} AND r.id IN (\
-             SELECT r.id FROM {from} r WHERE {where_sql} ORDER BY {order} \
+             SELECT r.id FROM {from} r WHERE {where_sql}{after} ORDER BY {order} \
              LIMIT {limit} OFFSET {offset}) \
              ORDER BY {order}"
         ),

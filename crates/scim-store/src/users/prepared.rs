@@ -91,7 +91,7 @@ pub fn prepare_insert(
         doc,
         cols,
         state: state_json(&lifecycle.state)?,
-        lifecycle: lifecycle.clone(),
+        lifecycle: *lifecycle,
         sign_in_allowed,
     })
 }
