@@ -258,14 +258,19 @@ def import_pages(target, total, budget=120.0):
     start = time.monotonic()
     seen = 0
     index = 1
+    ids = set()
     while time.monotonic() - start < budget:
         page = client.call("GET", f"/Users?startIndex={index}&count=100")
-        got = len(page.get("Resources", []))
-        seen += got
-        if got == 0 or seen >= total:
+        got = [r["id"] for r in page.get("Resources", [])]
+        ids.update(got)
+        seen += len(got)
+        if not got or seen >= total:
             break
-        index += got
-    return time.monotonic() - start, seen
+        index += len(got)
+    elapsed = time.monotonic() - start
+    if len(ids) != seen:
+        raise RuntimeError(f"import read {seen} users but only {len(ids)} distinct ids")
+    return elapsed, seen
 
 
 def run_wrk(target, script, connections, duration, env):
