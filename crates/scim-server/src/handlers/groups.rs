@@ -200,7 +200,7 @@ pub async fn replace(
     ),
     responses(
         (status = 200, description = "The Group after the operations (when the server answers PATCH on Groups with the resource, the default).", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),
-        (status = 204, description = "The operations were applied (when the server is configured to answer PATCH on Groups without a body, as Entra prefers)."),
+        (status = 204, description = "The operations were applied, and the group has more than `group_patch_member_limit` members (10 000 by default) while `attributes` does not name `members`, or the server is configured to answer Group PATCH without a body (as Entra prefers). Carries the new ETag."),
         (status = 400, description = "A malformed PatchOp (`invalidSyntax`), a bad path (`invalidPath`), a filter that matched nothing (`noTarget`), a bad value (`invalidValue`) or a readOnly/immutable target (`mutability`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         (status = 404, description = "No Group with this id in this tenant.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         (status = 409, description = "`displayName` would collide with another Group (`uniqueness`).", body = crate::openapi::ScimError, content_type = "application/scim+json"),
