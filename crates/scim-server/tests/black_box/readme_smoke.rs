@@ -96,7 +96,8 @@ fn the_readme_run_command_works_in_an_empty_directory() {
         .expect("cargo run");
     let show_log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
     let http = agent();
-    let up = crate::common::wait_until_up(&http, &format!("{origin}/healthz"), &mut server);
+    let up =
+        crate::common::wait_until_up_within(&http, &format!("{origin}/healthz"), &mut server, 600);
     if !up {
         panic!("`{RUN}` exited:\n{}", show_log());
     }
@@ -212,7 +213,12 @@ fn environment_variables_work_as_the_flags_do() {
             .spawn()
             .expect("serve");
         let http = agent();
-        let up = crate::common::wait_until_up(&http, &format!("{origin}/healthz"), &mut server);
+        let up = crate::common::wait_until_up_within(
+            &http,
+            &format!("{origin}/healthz"),
+            &mut server,
+            600,
+        );
         let status = up.then(|| {
             http.get(format!("{origin}/scim/v2/Users"))
                 .header("Authorization", format!("Bearer {token}"))

@@ -107,7 +107,14 @@ pub fn free_port() -> u16 {
 
 /// Polls `url` until it answers 200 or `child` exits; `false` when the child died.
 pub fn wait_until_up(agent: &ureq::Agent, url: &str, child: &mut Child) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_until_up_within(agent, url, child, 60)
+}
+
+/// [`wait_until_up`] with its own deadline: the README's command is `cargo run`, which first
+/// builds the binary with the features of a plain build (tests build it with their
+/// dev-dependencies' features), minutes on a busy two-core machine.
+pub fn wait_until_up_within(agent: &ureq::Agent, url: &str, child: &mut Child, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
@@ -119,7 +126,7 @@ pub fn wait_until_up(agent: &ureq::Agent, url: &str, child: &mut Child) -> bool 
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{url} did not come up within 60 s");
+    panic!("{url} did not come up within {secs} s");
 }
 
 impl Server {
