@@ -127,12 +127,7 @@ const PARALLEL_CREATES: usize = 16;
 /// keys, see [`unique_key`]). Requests with `failOnErrors` keep strict one-by-one order, since
 /// they must stop at the n-th error.
 fn independent_create(step: &BulkStep, op: &BulkOperation) -> bool {
-    matches!(step, BulkStep::Run(_))
-        && op.method == BulkMethod::Post
-        && !op
-            .data
-            .as_ref()
-            .is_some_and(|d| d.to_string().contains("bulkId:"))
+    matches!(step, BulkStep::Run(_)) && op.method == BulkMethod::Post && op.references().is_empty()
 }
 
 /// The unique key a create claims (userName or displayName, folded, per endpoint): two creates

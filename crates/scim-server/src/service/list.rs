@@ -50,12 +50,13 @@ pub fn page(
     let rt = kind.resource_type(st)?;
     query.validate_against(&st.registry, rt)?;
     let registry = st.registry.clone();
+    // Where an import left off and the total, for unfiltered lists (see `crate::cursors`).
+    let cursor = st.cursors.find(tenant, kind, query.offset());
+    let generation = st.store.write_generation();
+    let known = st.cursors.total(tenant, kind, generation);
     match kind {
         Kind::Users => {
             let with_groups = projection.returns("groups");
-            let cursor = st.cursors.find(tenant, kind, query.offset());
-            let generation = st.store.write_generation();
-            let known = st.cursors.total(tenant, kind, generation);
             let (page, mut groups) = st.store.read(|c| {
                 let page: Page =
                     list_users_after(c, &registry, tenant, query, cursor.as_ref(), known)?;
@@ -79,9 +80,6 @@ pub fn page(
             Ok((docs, page.total))
         }
         Kind::Groups => {
-            let cursor = st.cursors.find(tenant, kind, query.offset());
-            let generation = st.store.write_generation();
-            let known = st.cursors.total(tenant, kind, generation);
             let page: Page = st
                 .store
                 .read(|c| list_groups_after(c, &registry, tenant, query, cursor.as_ref(), known))?;
