@@ -42,8 +42,12 @@ pub const MAX_FILTER_LEN: usize = 64 * 1024;
 pub const MAX_DEPTH: usize = 32;
 
 /// Most attribute expressions (`attr op value` / `attr pr`) in one filter. Bounds the length of
-/// `and`/`or` chains, and so the depth of the left-leaning trees they build.
-pub const MAX_TERMS: usize = 1000;
+/// `and`/`or` chains, and so the depth of the left-leaning trees they build. 200, not more:
+/// the SQL the store makes of a chain nests about two levels per term and SQLite refuses
+/// expressions deeper than 1000 (500 terms failed), and at 1000 terms the store's recursive
+/// translator overflowed the 2 MiB stack of a blocking thread in a debug build, killing the
+/// server (a `/.search` with 1000 `or` terms, issue #9 hostile-input table).
+pub const MAX_TERMS: usize = 200;
 
 const OPERATORS: &str = "eq, ne, co, sw, ew, gt, ge, lt, le, pr";
 
