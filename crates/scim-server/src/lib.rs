@@ -14,6 +14,7 @@ pub mod events;
 pub mod handlers;
 pub mod http;
 pub mod ldap;
+pub mod memory;
 pub mod observe;
 pub mod openapi;
 pub mod ratelimit;

@@ -13,6 +13,7 @@ use scim_server::{AppState, ServerConfig};
 use scim_store::{Store, StoreOptions, tenants, tokens};
 
 fn main() -> ExitCode {
+    scim_server::memory::limit_arenas();
     let cli = Cli::parse();
     // Logs go to stderr (stdout carries the ids and tokens scripts read). `SCIM_LOG` sets the
     // level filter; `SCIM_LOG_FORMAT=json` switches to one JSON object per line.
