@@ -104,7 +104,7 @@ impl FromRequest for Admin {
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::Internal("admin state not configured".into()))?;
-            let creds = Credentials::parse(header.as_deref())?;
+            let creds = Credentials::parse(header.as_deref())?.with_client(req.peer_addr());
             let principal = state.verifier.authenticate(creds).await?;
             if principal.scope != ADMIN_SCOPE {
                 return Err(ApiError::Forbidden(

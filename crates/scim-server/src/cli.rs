@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! scim-server [--database-url URL] serve [--bind ADDR] [--webhook-url URL]
+//!     [--tls-cert PEM --tls-key PEM] [--auth-failure-burst N] [--auth-failure-refill SECONDS]
 //! scim-server [--database-url URL] tenant create NAME
 //! scim-server [--database-url URL] token create --tenant NAME
 //! scim-server [--database-url URL] token create --admin
@@ -17,7 +18,11 @@
 //!
 //! Machine-readable results (ids, tokens) go alone on stdout; everything else on stderr.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+
+use crate::auth_throttle::ThrottleConfig;
 
 /// Default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim.db";
@@ -52,6 +57,25 @@ pub enum Command {
         /// environment variable SCIM_WEBHOOK_SECRET (at least 16 bytes), never from a flag.
         #[arg(long, env = "SCIM_WEBHOOK_URL")]
         webhook_url: Option<String>,
+        /// Serve HTTPS (rustls) with this certificate chain: a PEM file, leaf certificate
+        /// first. Needs --tls-key; without both, plain HTTP (for a terminating proxy).
+        #[arg(long, env = "SCIM_TLS_CERT", value_name = "PEM")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert's leaf certificate: a PEM file (PKCS#8, RSA or EC).
+        #[arg(long, env = "SCIM_TLS_KEY", value_name = "PEM")]
+        tls_key: Option<PathBuf>,
+        /// Failed authentications one client address may have at once; past them, its
+        /// credentials not yet verified are refused with 429 and Retry-After, without hashing.
+        /// 0 turns the throttle off.
+        #[arg(long, env = "SCIM_AUTH_FAILURE_BURST", value_name = "N",
+              default_value_t = ThrottleConfig::default().burst)]
+        auth_failure_burst: u32,
+        /// Seconds for a client to earn back one failed authentication (a locked-out client
+        /// waits at most this long).
+        #[arg(long, env = "SCIM_AUTH_FAILURE_REFILL", value_name = "SECONDS",
+              default_value_t = ThrottleConfig::default().refill.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        auth_failure_refill: u64,
     },
     /// Manage tenants (one per identity-provider connection).
     Tenant {

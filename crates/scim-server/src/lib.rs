@@ -7,6 +7,7 @@
 pub mod admin_auth;
 pub mod admin_cli;
 pub mod auth;
+pub mod auth_throttle;
 pub mod cli;
 pub mod cursors;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod secrets;
 pub mod service;
 pub mod settings_cache;
 pub mod state;
+pub mod tls;
 pub mod webhooks;
 pub mod worker;
 

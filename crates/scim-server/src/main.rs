@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
+use scim_server::auth_throttle::{AuthThrottle, ThrottleConfig};
 use scim_server::cli::{Cli, Command, LegalHoldAction, TenantAction, TokenAction, UserAction};
 use scim_server::events::Dispatcher;
 use scim_server::secrets::{hash_secret, issue_token};
@@ -160,9 +161,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             bind,
             public_url,
             webhook_url,
+            tls_cert,
+            tls_key,
+            auth_failure_burst,
+            auth_failure_refill,
         } => {
-            // Webhooks: set up before anything else so a bad URL or a missing secret stops the
-            // start. An empty SCIM_WEBHOOK_URL means none.
+            // TLS and webhooks: set up before anything else so bad files, a bad URL or a
+            // missing secret stop the start. An empty SCIM_WEBHOOK_URL means none.
+            let tls = scim_server::tls::files(tls_cert, tls_key)?
+                .map(|f| scim_server::tls::server_config(&f))
+                .transpose()?;
             let webhook = webhook_url
                 .filter(|u| !u.trim().is_empty())
                 .map(WebhookSink::from_env)
@@ -172,16 +180,28 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 public_url,
                 ..ServerConfig::default()
             };
-            let state = AppState::new(store, config)?;
-            serve(state, &bind, webhook)?;
+            let mut state = AppState::new(store, config)?;
+            state
+                .verifier
+                .set_throttle(AuthThrottle::new(ThrottleConfig {
+                    burst: auth_failure_burst,
+                    refill: std::time::Duration::from_secs(auth_failure_refill),
+                }));
+            serve(state, &bind, webhook, tls)?;
         }
     }
     Ok(())
 }
 
 #[actix_web::main]
-async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std::io::Result<()> {
-    tracing::info!(%bind, "scim-server listening");
+async fn serve(
+    state: AppState,
+    bind: &str,
+    webhook: Option<WebhookSink>,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%bind, %scheme, "scim-server listening");
     // Webhook delivery runs beside the HTTP server (started once the port is bound, stopped
     // after the server has drained).
     let store = state.store.clone();
@@ -243,8 +263,11 @@ async fn serve(state: AppState, bind: &str, webhook: Option<WebhookSink>) -> std
             .service(
                 web::scope("/admin/v1").configure(move |c| scim_server::configure_admin(c, state)),
             )
-    })
-    .bind(bind)?
+    });
+    let server = match tls {
+        Some(config) => server.bind_rustls_0_23(bind, config)?,
+        None => server.bind(bind)?,
+    }
     .run();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = webhook.map(|sink| {

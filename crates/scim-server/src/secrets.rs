@@ -11,9 +11,19 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 /// A token secret or password in memory. `Debug` and `Display` print nothing of it, so it
-/// can't leak through logs or error messages by accident.
-#[derive(Clone, PartialEq, Eq)]
+/// can't leak through logs or error messages by accident, and `==` compares in constant time
+/// (for equal lengths), so no comparison of two secrets can leak one by timing.
+#[derive(Clone)]
 pub struct Secret(String);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     /// Wraps a secret value.
@@ -123,5 +133,16 @@ mod tests {
         assert_eq!(format!("{:?}", t.secret), "Secret(<redacted>)");
         assert!(split_bearer("nodot").is_none());
         assert!(split_bearer(".x").is_none());
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        let a = Secret::new("0123456789abcdef");
+        assert_eq!(a, Secret::new("0123456789abcdef"));
+        assert_ne!(a, Secret::new("0123456789abcdeF"), "last byte differs");
+        assert_ne!(a, Secret::new("x123456789abcdef"), "first byte differs");
+        assert_ne!(a, Secret::new("0123456789abcde"), "shorter");
+        assert_ne!(a, Secret::new(""));
+        assert_eq!(Secret::new(""), Secret::new(""));
     }
 }
