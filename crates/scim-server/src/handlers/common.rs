@@ -37,7 +37,7 @@ impl FromRequest for Tenant {
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::Internal("SCIM state not configured".into()))?;
-            let creds = Credentials::parse(header.as_deref())?;
+            let creds = Credentials::parse(header.as_deref())?.with_client(req.peer_addr());
             let principal = state.verifier.authenticate(creds).await?;
             if principal.scope != "scim" {
                 return Err(ApiError::Forbidden(
