@@ -103,6 +103,23 @@ fn looks_unavailable(msg: &str) -> bool {
     .any(|p| m.contains(p))
 }
 
+/// Longest value, in bytes, of a column the store indexes: the folded userName and group
+/// displayName keys, externalIds and folded email values. PostgreSQL refuses a B-tree entry
+/// over about 2.7 kB (a 900 KB userName was a 500 there and a 201 on SQLite); every backend
+/// refuses alike here, before the write.
+pub const MAX_INDEXED_BYTES: usize = 2048;
+
+/// Refuses a value of `attribute` longer than [`MAX_INDEXED_BYTES`].
+pub(crate) fn check_indexed(attribute: &str, value: &str) -> Result<()> {
+    if value.len() > MAX_INDEXED_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "{attribute} is {} bytes long; this server stores at most {MAX_INDEXED_BYTES}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
         classify(e, None)

@@ -16,7 +16,7 @@ use scim_core::schema::{ResourceType, SchemaRegistry};
 use serde_json::Value;
 
 use crate::conn::Conn;
-use crate::error::{Result, StoreError, classify};
+use crate::error::{Result, StoreError, check_indexed, classify};
 use crate::members;
 use crate::model::{StoredResource, TenantId};
 use crate::search::search_document;
@@ -74,9 +74,12 @@ fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Value, Columns)
         .get("externalId")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let display_name_key = fold_case(&display_name).into_owned();
+    check_indexed("displayName", &display_name_key)?;
+    check_indexed("externalId", external_id.as_deref().unwrap_or(""))?;
     let search = search_document(registry, group_type(registry)?, &doc);
     let cols = Columns {
-        display_name_key: fold_case(&display_name).into_owned(),
+        display_name_key,
         display_name,
         external_id,
         resource: doc.to_string(),

@@ -5,7 +5,7 @@ use scim_core::filter::eval::fold_case;
 use scim_core::schema::{ResourceType, SchemaRegistry};
 use serde_json::Value;
 
-use crate::error::{Result, StoreError};
+use crate::error::{Result, StoreError, check_indexed};
 use crate::search::search_document;
 
 /// One `user_emails` row.
@@ -79,9 +79,15 @@ pub(super) fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Valu
     let external_id = text("externalId");
     let display_name = text("displayName");
     let active = obj.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let user_name_key = fold_case(&user_name).into_owned();
+    check_indexed("userName", &user_name_key)?;
+    check_indexed("externalId", external_id.as_deref().unwrap_or(""))?;
+    for e in &emails {
+        check_indexed("emails.value", &e.value_key)?;
+    }
     let search = search_document(registry, user_type(registry)?, &doc);
     let cols = Columns {
-        user_name_key: fold_case(&user_name).into_owned(),
+        user_name_key,
         user_name,
         external_id,
         display_name,
