@@ -20,7 +20,8 @@ pub fn scim_json(status: StatusCode, body: &impl Serialize) -> Result<HttpRespon
 
 /// Parses a request body as SCIM JSON: `application/scim+json` or `application/json` (any
 /// parameters, e.g. charset), or no Content-Type at all (some clients omit it on small
-/// bodies). Anything else is 415; malformed JSON or invalid UTF-8 is 400 `invalidSyntax`.
+/// bodies). Anything else is 415; malformed JSON or invalid UTF-8 is 400 `invalidSyntax`; a NUL
+/// character in any string is 400 `invalidValue`.
 pub fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
@@ -37,9 +38,31 @@ pub fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
         )
         .into());
     }
-    serde_json::from_slice(body).map_err(|e| {
-        scim_core::Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")).into()
-    })
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::from(scim_core::Error::InvalidSyntax(format!(
+            "the request body is not valid JSON: {e}"
+        )))
+    })?;
+    if holds_nul(&value) {
+        // PostgreSQL can store no NUL in text or JSON: refused here, on every backend alike.
+        return Err(scim_core::Error::InvalidValue(
+            "strings in the request body may not contain the NUL character (\\u0000)".into(),
+        )
+        .into());
+    }
+    Ok(value)
+}
+
+/// Whether a string or member name anywhere in `v` holds U+0000 (serde_json bounds the depth).
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members
+            .iter()
+            .any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// The base URL resources are located under (`https://host/scim/v2`).
