@@ -84,7 +84,7 @@ fn version_tag(version: i64) -> String {
     params(crate::openapi::ProjectionParams),
     request_body(
         description = "The new Group.",
-        content((crate::openapi::Group = "application/scim+json"), (crate::openapi::Group = "application/json")),
+        content((crate::openapi::GroupInput = "application/scim+json"), (crate::openapi::GroupInput = "application/json")),
     ),
     responses(
         (status = 201, description = "The created Group.", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."), ("Location" = String, description = "The Group's URL (also `meta.location`)."))),
@@ -156,7 +156,7 @@ pub async fn get(
     params(("id" = String, Path, description = "The Group's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfMatch),
     request_body(
         description = "The whole Group.",
-        content((crate::openapi::Group = "application/scim+json"), (crate::openapi::Group = "application/json")),
+        content((crate::openapi::GroupInput = "application/scim+json"), (crate::openapi::GroupInput = "application/json")),
     ),
     responses(
         (status = 200, description = "The Group after the replacement.", body = crate::openapi::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),

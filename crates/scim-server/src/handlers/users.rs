@@ -60,7 +60,7 @@ fn respond(
     params(crate::openapi::ProjectionParams),
     request_body(
         description = "The new User.",
-        content((crate::openapi::User = "application/scim+json"), (crate::openapi::User = "application/json")),
+        content((crate::openapi::UserInput = "application/scim+json"), (crate::openapi::UserInput = "application/json")),
     ),
     responses(
         (status = 201, description = "The created User.", body = crate::openapi::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."), ("Location" = String, description = "The User's URL (also `meta.location`)."))),
@@ -132,7 +132,7 @@ pub async fn get(
     params(("id" = String, Path, description = "The User's `id`, as the server assigned it."), crate::openapi::ProjectionParams, crate::openapi::IfMatch),
     request_body(
         description = "The whole User.",
-        content((crate::openapi::User = "application/scim+json"), (crate::openapi::User = "application/json")),
+        content((crate::openapi::UserInput = "application/scim+json"), (crate::openapi::UserInput = "application/json")),
     ),
     responses(
         (status = 200, description = "The User after the replacement.", body = crate::openapi::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version, e.g. `W/\"3\"` (also `meta.version`); send it as `If-Match` to update only this version."))),

@@ -29,7 +29,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document};
 pub use messages::*;
 pub use params::*;
 pub use resources::{
-    EnterpriseUser, Group, Resource, ResourceType, SchemaDefinition, ServiceProviderConfig, User,
+    EnterpriseUser, Group, GroupInput, Resource, ResourceType, SchemaDefinition,
+    ServiceProviderConfig, User, UserInput,
 };
 
 use crate::error::ApiError;
@@ -101,8 +102,8 @@ token is refused by the SCIM API.";
     components(schemas(
         ScimError, ScimType, PatchOp, PatchOperation, SearchRequest, BulkRequest, BulkOperation,
         BulkResponse, BulkOperationResponse, UserListResponse, GroupListResponse,
-        ResourceListResponse, ResourceTypeListResponse, SchemaListResponse, User, EnterpriseUser,
-        Group, ServiceProviderConfig, ResourceType, SchemaDefinition,
+        ResourceListResponse, ResourceTypeListResponse, SchemaListResponse, User, UserInput,
+        EnterpriseUser, Group, GroupInput, ServiceProviderConfig, ResourceType, SchemaDefinition,
     )),
     tags(
         (name = "Discovery", description = "What the server supports (RFC 7644 §4). Public."),

@@ -12,12 +12,18 @@
 //! | complex | `object` with its sub-attributes |
 //! | multiValued | `array` of the above |
 //! | mutability readOnly / writeOnly, returned never | `readOnly` / `writeOnly` |
-//! | required | listed in `required` |
+//! | required | listed in `required` of the `…Input` schema (request bodies) only |
 //! | canonicalValues, immutable, uniqueness, returned request | said in the description |
 //!
 //! Resource objects stay permissive (no `additionalProperties: false`): SCIM names are
 //! case-insensitive and clients send attributes of other schemas, which the server drops or
 //! stores as RFC 7643 allows.
+//!
+//! `User`, `Group` and their extension schemas describe resources as responses carry them,
+//! and list nothing as `required`: RFC 7644 §3.9 lets `attributes`/`excludedAttributes` leave
+//! any attribute out of a response but `id` and `schemas` (a `userName` too). What a request
+//! body must carry is the `UserInput`/`GroupInput` schema: the resource plus, through
+//! `allOf`, the `required` lists of RFC 7643 (and of configured extensions).
 
 use std::borrow::Cow;
 
@@ -28,7 +34,8 @@ use scim_core::schema::{
 };
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{
-    AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    AllOfBuilder, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+    Type,
 };
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -91,9 +98,17 @@ fn write_only(def: &AttributeDef) -> bool {
     def.mutability == Mutability::WriteOnly || def.returned == Returned::Never
 }
 
+/// Whether schemas list `required` attributes: discovery documents do (the server always
+/// returns them whole); resources don't, since projection may leave any attribute out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Required {
+    Listed,
+    Omitted,
+}
+
 /// One value of the attribute (an element, for a multi-valued one), with the attribute's
 /// description and access flags when `annotate` (singular attributes carry them here).
-fn value_schema(def: &AttributeDef, annotate: bool) -> ObjectBuilder {
+fn value_schema(def: &AttributeDef, annotate: bool, required: Required) -> ObjectBuilder {
     let base = match def.ty {
         AttrType::String => ObjectBuilder::new().schema_type(Type::String),
         AttrType::Boolean => ObjectBuilder::new().schema_type(Type::Boolean),
@@ -110,7 +125,7 @@ fn value_schema(def: &AttributeDef, annotate: bool) -> ObjectBuilder {
         AttrType::Reference => ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::Custom("uri-reference".into()))),
-        AttrType::Complex => object_of(&def.sub_attributes),
+        AttrType::Complex => object_of(&def.sub_attributes, required),
     };
     if !annotate {
         return base;
@@ -125,9 +140,9 @@ fn value_schema(def: &AttributeDef, annotate: bool) -> ObjectBuilder {
 }
 
 /// The schema of one attribute, singular or multi-valued.
-fn attribute_schema(def: &AttributeDef) -> RefOr<Schema> {
+fn attribute_schema(def: &AttributeDef, required: Required) -> RefOr<Schema> {
     if !def.multi_valued {
-        return value_schema(def, true).into();
+        return value_schema(def, true, required).into();
     }
     // utoipa's Array has no readOnly/writeOnly fields; JSON Schema allows them on any schema,
     // so they travel as (single-key, hence deterministic) extension keywords.
@@ -139,22 +154,48 @@ fn attribute_schema(def: &AttributeDef) -> RefOr<Schema> {
         None
     };
     ArrayBuilder::new()
-        .items(value_schema(def, false))
+        .items(value_schema(def, false, required))
         .description(describe(def))
         .extensions(flag.map(|k| Extensions::from_iter([(k, true)])))
         .into()
 }
 
 /// An object whose properties are `attrs`.
-fn object_of(attrs: &[AttributeDef]) -> ObjectBuilder {
+fn object_of(attrs: &[AttributeDef], required: Required) -> ObjectBuilder {
     let mut obj = ObjectBuilder::new().schema_type(Type::Object);
     for def in attrs {
-        obj = obj.property(def.name.clone(), attribute_schema(def));
-        if def.required {
+        obj = obj.property(def.name.clone(), attribute_schema(def, required));
+        if def.required && required == Required::Listed {
             obj = obj.required(def.name.clone());
         }
     }
     obj
+}
+
+/// The `required` lists of `attrs` at every depth, as a schema to combine with the
+/// attributes' own through `allOf`; `None` when nothing in them is required.
+fn required_overlay(attrs: &[AttributeDef]) -> Option<ObjectBuilder> {
+    let mut obj = ObjectBuilder::new();
+    let mut any = false;
+    for def in attrs {
+        if def.required {
+            obj = obj.required(def.name.clone());
+            any = true;
+        }
+        if def.ty != AttrType::Complex {
+            continue;
+        }
+        if let Some(sub) = required_overlay(&def.sub_attributes) {
+            let sub: RefOr<Schema> = if def.multi_valued {
+                ArrayBuilder::new().items(sub).into()
+            } else {
+                sub.into()
+            };
+            obj = obj.property(def.name.clone(), sub);
+            any = true;
+        }
+    }
+    any.then_some(obj)
 }
 
 /// The component name of an extension schema, or `None` to inline it (a name already taken).
@@ -168,7 +209,7 @@ fn extension_name(schema: &ScimSchema, taken: &dyn Fn(&str) -> bool) -> Option<S
 }
 
 fn extension_schema(schema: &ScimSchema) -> RefOr<Schema> {
-    object_of(&schema.attributes)
+    object_of(&schema.attributes, Required::Omitted)
         .description(Some(format!(
             "{} (`{}`): present under its URN when the resource uses the extension.",
             schema.description, schema.id
@@ -176,9 +217,10 @@ fn extension_schema(schema: &ScimSchema) -> RefOr<Schema> {
         .into()
 }
 
-/// The schemas of every resource type in `registry` (named like the type: `User`, `Group`)
-/// and of their extensions (named like the extension schema: `EnterpriseUser`). `taken` says
-/// which names other components already use; an extension whose name is taken is inlined.
+/// The schemas of every resource type in `registry` (named like the type: `User`, `Group`),
+/// of request bodies for it (`UserInput`: the type's schema with its `required` lists), and of
+/// their extensions (named like the extension schema: `EnterpriseUser`). `taken` says which
+/// names other components already use; an extension whose name is taken is inlined.
 pub fn resource_components(registry: &SchemaRegistry, taken: &dyn Fn(&str) -> bool) -> Components {
     let mut out: Components = Vec::new();
     for rt in registry.resource_types() {
@@ -190,26 +232,34 @@ pub fn resource_components(registry: &SchemaRegistry, taken: &dyn Fn(&str) -> bo
         let mut obj = ObjectBuilder::new()
             .schema_type(Type::Object)
             .description(Some(format!(
-                "{} (`{}`). Attribute names are case-insensitive on input; responses use \
-                 the names shown here. A response to a request with `attributes` or \
-                 `excludedAttributes` holds only the selected attributes plus `id` and \
-                 `schemas`, so attributes listed as required may be absent from it.",
-                rt.description, rt.schema
+                "{} (`{}`), as responses carry it. Attribute names are case-insensitive on \
+                 input; responses use the names shown here. A response to a request with \
+                 `attributes` or `excludedAttributes` holds only the selected attributes plus \
+                 `id` and `schemas`, so no attribute is listed as required here; request \
+                 bodies are `{}Input`.",
+                rt.description, rt.schema, rt.name
             )))
             .property("schemas", schemas_property(&urns));
-        for def in registry.common_attributes().iter().chain(&core.attributes) {
-            obj = obj.property(def.name.clone(), attribute_schema(def));
-            if def.required {
-                obj = obj.required(def.name.clone());
-            }
+        let attrs: Vec<AttributeDef> = registry
+            .common_attributes()
+            .iter()
+            .chain(&core.attributes)
+            .cloned()
+            .collect();
+        for def in &attrs {
+            obj = obj.property(def.name.clone(), attribute_schema(def, Required::Omitted));
         }
+        let mut input = required_overlay(&attrs).unwrap_or_default();
         for ext in &rt.schema_extensions {
             let Some(schema) = registry.schema(&ext.schema) else {
                 continue;
             };
             let is_taken = |n: &str| {
                 taken(n)
-                    || registry.resource_types().iter().any(|r| r.name == n)
+                    || registry
+                        .resource_types()
+                        .iter()
+                        .any(|r| r.name == n || format!("{}Input", r.name) == n)
                     || out.iter().any(|(o, _)| o == n)
             };
             let property = match extension_name(schema, &is_taken) {
@@ -221,10 +271,22 @@ pub fn resource_components(registry: &SchemaRegistry, taken: &dyn Fn(&str) -> bo
             };
             obj = obj.property(ext.schema.clone(), property);
             if ext.required {
-                obj = obj.required(ext.schema.clone());
+                input = input.required(ext.schema.clone());
+            }
+            if let Some(overlay) = required_overlay(&schema.attributes) {
+                input = input.property(ext.schema.clone(), overlay);
             }
         }
         out.push((rt.name.clone(), obj.into()));
+        let input = AllOfBuilder::new()
+            .item(Ref::from_schema_name(rt.name.clone()))
+            .item(input)
+            .description(Some(format!(
+                "A {} as a request body (POST, PUT): the `{}` schema with the attributes a \
+                 request must carry listed as `required`.",
+                rt.name, rt.name
+            )));
+        out.push((format!("{}Input", rt.name), input.into()));
     }
     out
 }
@@ -232,11 +294,11 @@ pub fn resource_components(registry: &SchemaRegistry, taken: &dyn Fn(&str) -> bo
 /// A discovery document's schema: its RFC 7643 §5–§7 attributes plus `schemas` and `meta`.
 fn discovery_schema(schema: &ScimSchema) -> RefOr<Schema> {
     let meta = common_attributes().into_iter().find(|a| a.name == "meta");
-    let mut obj = object_of(&schema.attributes)
+    let mut obj = object_of(&schema.attributes, Required::Listed)
         .description(Some(format!("{} (`{}`).", schema.description, schema.id)))
         .property("schemas", schemas_property(&[schema.id.as_str()]));
     if let Some(meta) = meta {
-        obj = obj.property("meta", attribute_schema(&meta));
+        obj = obj.property("meta", attribute_schema(&meta, Required::Listed));
     }
     obj.into()
 }
@@ -291,6 +353,14 @@ marker!(
 marker!(
     /// The `Group` resource, for `#[utoipa::path]`.
     Group, "Group", standard("Group"), []
+);
+marker!(
+    /// A User request body (POST, PUT): `User` with its `required` lists.
+    UserInput, "UserInput", standard("UserInput"), [User]
+);
+marker!(
+    /// A Group request body (POST, PUT): `Group` with its `required` lists.
+    GroupInput, "GroupInput", standard("GroupInput"), [Group]
 );
 marker!(
     /// Either resource, as `POST /.search` returns them.
