@@ -105,7 +105,7 @@ pub fn load_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
         return Err(invalid(
             WHAT,
             path,
-            "no `-----BEGIN CERTIFICATE-----` block in it",
+            "no certificate in it (expected PEM `BEGIN CERTIFICATE` blocks)",
         ));
     }
     Ok(chain)
@@ -233,7 +233,7 @@ mod tests {
                     cert: garbage.clone(),
                     key: key.clone(),
                 },
-                "no `-----BEGIN CERTIFICATE-----`",
+                "no certificate in it",
             ),
             (
                 TlsFiles {

@@ -21,4 +21,5 @@ mod isolation;
 mod limits;
 mod list;
 mod readme_smoke;
+mod throttle;
 mod users;
