@@ -33,6 +33,14 @@ pub enum AdminProtected {
     /// A valid token that is not an administrator token (e.g. a tenant's SCIM token).
     #[response(status = 403, content_type = "application/scim+json")]
     Forbidden(ScimError),
+    /// This client address failed to authenticate too often (`serve --auth-failure-burst`);
+    /// credentials not yet verified are refused unchecked until `Retry-After` seconds pass.
+    #[response(
+        status = 429,
+        content_type = "application/scim+json",
+        headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+    )]
+    TooManyRequests(ScimError),
     /// The database is unreachable; nothing was changed. Retry after `Retry-After` seconds.
     #[response(
         status = 503,

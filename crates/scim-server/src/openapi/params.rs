@@ -87,7 +87,9 @@ pub enum Protected {
     /// The token is valid but not allowed to use the SCIM API (not a `scim`-scoped token).
     #[response(status = 403, content_type = "application/scim+json")]
     Forbidden(ScimError),
-    /// The tenant's rate limit is reached; retry after `Retry-After` seconds.
+    /// The tenant's rate limit is reached, or this client address failed to authenticate too
+    /// often (`serve --auth-failure-burst`; credentials not yet verified are then refused
+    /// unchecked). Retry after `Retry-After` seconds.
     #[response(
         status = 429,
         content_type = "application/scim+json",
