@@ -257,8 +257,16 @@ fn three_instances_killed_and_restarted_run_each_job_once_and_deliver_every_even
 
     let deadline = Instant::now() + FINISH_WITHIN;
     let mut jobs_done = None;
+    let mut report = Instant::now();
     loop {
         let (open, pending) = remaining(&db.store, &tenant);
+        if report.elapsed() >= Duration::from_secs(10) {
+            eprintln!(
+                "fleet::several: after {:.0?}: {open} open jobs counted, {pending} events pending",
+                processing.elapsed()
+            );
+            report = Instant::now();
+        }
         if open == 0 && jobs_done.is_none() {
             jobs_done = Some(processing.elapsed());
         }
