@@ -93,7 +93,10 @@ pub async fn middleware(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
-    let res = next.call(req).await?;
+    let res = match unusable_target(&req) {
+        Some(e) => req.into_response(actix_web::ResponseError::error_response(&e)),
+        None => next.call(req).await?.map_into_boxed_body(),
+    };
     let status = res.status().as_u16();
     let tenant = res
         .request()
@@ -117,6 +120,57 @@ pub async fn middleware(
         res.headers_mut().insert(REQUEST_ID.clone(), v);
     }
     Ok(res)
+}
+
+/// Refuses a request target no handler can use, before any handler sees it. A `%00` in the
+/// path decodes to a NUL in an id or name, which PostgreSQL can't even compare (GET
+/// /Users/<id>%00 was a 500 there, a 404 on SQLite): no resource has one, so 404. A query
+/// string that is not UTF-8 once percent-decoded was read with U+FFFD in place of the bad
+/// bytes (`filter=userName eq "%FF"` ran as another filter), and one with a NUL failed on
+/// PostgreSQL: 400 `invalidValue`.
+fn unusable_target(req: &ServiceRequest) -> Option<crate::error::ApiError> {
+    use crate::error::ApiError;
+    if req.path().contains("%00") {
+        return Some(ApiError::NotFound(
+            "no resource has a NUL character (%00) in its path".into(),
+        ));
+    }
+    let query = req.query_string();
+    if !query.contains('%') {
+        return None;
+    }
+    let decoded = percent_decode(query.as_bytes());
+    match String::from_utf8(decoded) {
+        Ok(q) if !q.contains('\0') => None,
+        _ => Some(
+            scim_core::Error::InvalidValue(
+                "the query string must be UTF-8 once percent-decoded, without NUL characters"
+                    .into(),
+            )
+            .into(),
+        ),
+    }
+}
+
+/// `%XX` sequences decoded to their bytes; everything else as it is.
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        let digit = |at: usize| s.get(at).and_then(|&d| hex(d));
+        match (b, digit(i + 1), digit(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(0));
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Rewrites an error response that isn't SCIM JSON (one the framework produced) into a SCIM
