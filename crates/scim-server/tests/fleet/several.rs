@@ -157,7 +157,7 @@ fn seed_chunk(
         .expect("seed users")
 }
 
-/// Open jobs (at most 1000 counted) and undelivered events.
+/// Open jobs (counted up to 1000, which reads as "1000 or more") and undelivered events.
 fn remaining(store: &Store, tenant: &TenantId) -> (usize, i64) {
     let t = tenant.clone();
     store
@@ -245,6 +245,9 @@ fn three_instances_killed_and_restarted_run_each_job_once_and_deliver_every_even
         let names: Vec<String> = (0..victims)
             .map(|k| fleet[(first + k) % 3].name.clone())
             .collect();
+        if kills.is_empty() {
+            assert!(open > 0, "the jobs were done before the first kill");
+        }
         kills.push(format!(
             "{names:?} at {at:.1?} ({open} open jobs counted, {pending} events pending)"
         ));
@@ -288,11 +291,15 @@ fn three_instances_killed_and_restarted_run_each_job_once_and_deliver_every_even
         std::thread::sleep(Duration::from_millis(500));
     }
     let finished = processing.elapsed();
-    let errors: usize = fleet
-        .iter()
-        .map(|i| i.log_text().lines().filter(|l| l.contains("ERROR")).count())
-        .sum();
+    let (mut errors, mut delivered_by) = (0, Vec::new());
+    for inst in &fleet {
+        let log = inst.log_text();
+        errors += log.lines().filter(|l| l.contains("ERROR")).count();
+        let n = log.matches("webhook delivered").count();
+        delivered_by.push(format!("{}: {n} ({} starts)", inst.name, inst.starts));
+    }
     drop(fleet);
+    let verifying = Instant::now();
     let received = receiver.requests();
     drop(receiver);
 
@@ -367,11 +374,12 @@ fn three_instances_killed_and_restarted_run_each_job_once_and_deliver_every_even
     eprintln!(
         "fleet::several: {USERS} jobs, {distinct_total} events; seeded in {seeded:.1?}; \
          jobs done after {:.1?}, events after {finished:.1?}, with {} kill rounds; {} \
-         deliveries ({redelivered} redeliveries, {} refused on purpose); {errors} ERROR \
-         log lines",
+         deliveries ({redelivered} redeliveries, {} refused on purpose), accepted per \
+         instance {delivered_by:?}; {errors} ERROR log lines; verified in {:.1?}",
         jobs_done.unwrap_or_default(),
         kills.len(),
         received.len(),
         received.iter().filter(|r| r.status == 503).count(),
+        verifying.elapsed(),
     );
 }
