@@ -2,7 +2,8 @@
 //! (`scim-server serve --tls-cert chain.pem --tls-key key.pem`).
 //!
 //! rustls with the ring crypto provider (the one ureq and ldap3 already use, so no second
-//! crypto library is linked), TLS 1.2 and 1.3, ALPN `h2` and `http/1.1` (actix-web adds them).
+//! crypto library is linked), TLS 1.2 and 1.3, HTTP/1.1 (ALPN `http/1.1`, set by actix-web;
+//! identity providers speak HTTP/1.1, so actix-web's `http2` feature is not built).
 //! Everything that can be wrong with the files is found before the server binds: unreadable
 //! files, no certificate, no or several private keys, a key that does not belong to the
 //! certificate. Each is a [`TlsError`] naming the file, so a bad deployment stops at start
