@@ -45,7 +45,7 @@ use diesel::sqlite::SqliteConnection;
 
 pub use conn::{BackendKind, Conn, DatabaseUrl};
 pub use error::{Result, StoreError};
-pub use model::{Actor, Origin, StoredResource, Tenant, TenantId};
+pub use model::{Actor, Origin, RawResource, StoredResource, Tenant, TenantId};
 
 use conn::{Checkpointer, PgPool, SqlitePool, SqlitePragmas, SqliteRole, Writer};
 

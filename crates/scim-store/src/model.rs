@@ -51,6 +51,39 @@ pub struct StoredResource {
     pub resource: Value,
 }
 
+/// A User or Group as stored, with its document still as the stored JSON text: a response
+/// that returns the document as it is copies the text instead of parsing and re-serialising
+/// it (see `scim_server::handlers::raw`). [`RawResource::parse`] gives the [`StoredResource`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResource {
+    /// Resource id.
+    pub id: String,
+    /// Version, bumped by every write.
+    pub version: i64,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last modification time (UTC).
+    pub updated_at: NaiveDateTime,
+    /// The SCIM document as stored (no `id`, `meta`, `password`), a JSON object.
+    pub text: String,
+}
+
+impl RawResource {
+    /// The resource with its document parsed.
+    pub fn parse(self) -> crate::Result<StoredResource> {
+        let resource = serde_json::from_str(&self.text).map_err(|e| {
+            crate::StoreError::Database(format!("stored resource {} is not JSON: {e}", self.id))
+        })?;
+        Ok(StoredResource {
+            id: self.id,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            resource,
+        })
+    }
+}
+
 /// Where a user came from; local users may not be touched by the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

@@ -128,15 +128,33 @@ fn naive_to_utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
 /// The full SCIM document of a stored resource: `id` and `meta` stamped, location absolute.
 pub fn render(stored: &StoredResource, rt: &ResourceType, base_url: &str) -> Value {
     let mut doc = stored.resource.clone();
-    let meta = Meta {
-        resource_type: rt.name.clone(),
-        created: naive_to_utc(stored.created_at),
-        last_modified: naive_to_utc(stored.updated_at),
-        location: format!("{base_url}{}/{}", rt.endpoint, stored.id),
-        version: u64::try_from(stored.version).unwrap_or_default(),
-    };
+    let meta = meta_of(
+        rt,
+        &stored.id,
+        stored.version,
+        (stored.created_at, stored.updated_at),
+        base_url,
+    );
     stamp(&mut doc, &stored.id, &meta);
     doc
+}
+
+/// The `meta` of a stored resource (`times` = created, last modified), shared by [`render`]
+/// and the responses copied from stored text (`handlers::raw`).
+pub fn meta_of(
+    rt: &ResourceType,
+    id: &str,
+    version: i64,
+    times: (chrono::NaiveDateTime, chrono::NaiveDateTime),
+    base_url: &str,
+) -> Meta {
+    Meta {
+        resource_type: rt.name.clone(),
+        created: naive_to_utc(times.0),
+        last_modified: naive_to_utc(times.1),
+        location: format!("{base_url}{}/{id}", rt.endpoint),
+        version: u64::try_from(version).unwrap_or_default(),
+    }
 }
 
 /// A single-resource response with `ETag` (and `Location` for 201).
@@ -158,6 +176,17 @@ pub fn resource_response(
         resp.insert_header((header::LOCATION, loc.to_string()));
     }
     Ok(resp.body(bytes))
+}
+
+/// A 200 single-resource response whose body is already serialised (`handlers::raw`).
+pub fn bytes_response(status: StatusCode, body: Vec<u8>, version: i64) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))
+        .insert_header((
+            header::ETAG,
+            etag(u64::try_from(version).unwrap_or_default()),
+        ))
+        .body(body)
 }
 
 /// 304 for a matching `If-None-Match`.

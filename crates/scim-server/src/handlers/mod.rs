@@ -7,5 +7,6 @@ pub mod common;
 pub mod discovery;
 pub mod groups;
 pub mod list;
+pub mod raw;
 pub mod stream;
 pub mod users;

@@ -89,6 +89,8 @@ async fn slot() -> Result<OwnedSemaphorePermit, ApiError> {
 pub enum Item {
     /// A finished, projected document (a User, or a Group whose members are not shown).
     Doc(Value),
+    /// The same, already serialised (copied from stored text, `handlers::raw`).
+    Raw(Vec<u8>),
     /// A Group whose members the response shows: its projected document without `members`,
     /// and its id, to read the members by while the response is sent.
     Group {
@@ -367,6 +369,7 @@ impl Body {
             self.wrote_item = true;
             match item {
                 Item::Doc(doc) => serde_json::to_writer(&mut buf, &doc).map_err(internal)?,
+                Item::Raw(bytes) => buf.extend_from_slice(&bytes),
                 Item::Group { doc, id } => {
                     let head = serde_json::to_vec(&doc).map_err(internal)?;
                     // `{…}` without its closing brace; the members and the brace follow.

@@ -3,12 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::patch::PatchRequest;
+use scim_core::schema::ResourceType;
 use scim_store::StoredResource;
 use scim_store::members::GroupRef;
 use serde_json::{Value, json};
 
 use super::common::{
-    Tenant, if_match, if_none_match_hits, not_modified, projection, render, resource_response,
+    Tenant, bytes_response, if_match, if_none_match_hits, not_modified, projection, render, resource_response,
 };
 use crate::error::ApiError;
 use crate::http::{base_url, blocking, parse_body, point_read};
@@ -22,20 +23,36 @@ pub fn render_user(
     groups: &[GroupRef],
     base: &str,
 ) -> Result<Value, ApiError> {
-    let mut doc = render(stored, user_type(state)?, base);
+    Ok(render_user_doc(user_type(state)?, stored, groups, base))
+}
+
+/// [`render_user`] for a known resource type: the stamped document with `groups` appended.
+pub fn render_user_doc(
+    rt: &ResourceType,
+    stored: &StoredResource,
+    groups: &[GroupRef],
+    base: &str,
+) -> Value {
+    let mut doc = render(stored, rt, base);
     if !groups.is_empty()
         && let Some(obj) = doc.as_object_mut()
     {
-        let list: Vec<Value> = groups
+        obj.insert("groups".into(), groups_value(groups, base));
+    }
+    doc
+}
+
+/// A User's `groups` attribute: every group it is a direct member of.
+pub fn groups_value(groups: &[GroupRef], base: &str) -> Value {
+    Value::Array(
+        groups
             .iter()
             .map(|g| {
                 json!({"value": g.id, "$ref": format!("{base}/Groups/{}", g.id),
                        "display": g.display, "type": "direct"})
             })
-            .collect();
-        obj.insert("groups".into(), Value::Array(list));
-    }
-    Ok(doc)
+            .collect(),
+    )
 }
 
 fn respond(
@@ -112,13 +129,21 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     projection(&req, &state, user_type(&state)?)?;
     let st = state.clone();
-    let view = point_read(&state, move || svc::get(&st, &tenant.0.tenant, &id))
+    let (raw, groups) = point_read(&state, move || svc::get(&st, &tenant.0.tenant, &id))
         .await?
         .ok_or_else(|| ApiError::NotFound("no such User".into()))?;
-    if if_none_match_hits(&req, view.0.version) {
-        return Ok(not_modified(view.0.version));
+    if if_none_match_hits(&req, raw.version) {
+        return Ok(not_modified(raw.version));
     }
-    respond(&req, &state, StatusCode::OK, &view)
+    let rt = user_type(&state)?;
+    let projection = projection(&req, &state, rt)?;
+    let base = base_url(&req, &state);
+    if let Some(bytes) = super::raw::user_bytes(rt, &raw, &groups, &base, &projection) {
+        return Ok(bytes_response(StatusCode::OK, bytes, raw.version));
+    }
+    let version = raw.version;
+    let doc = render_user_doc(rt, &raw.parse()?, &groups, &base);
+    resource_response(StatusCode::OK, &projection.apply(&doc), version)
 }
 
 /// PUT /Users/{id}

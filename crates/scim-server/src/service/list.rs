@@ -6,13 +6,14 @@ use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
 use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
-use scim_store::query::{Page, list_groups_after, list_users_after};
-use scim_store::{StoredResource, TenantId};
+use scim_store::query::{Page, list_groups_after, list_users_raw_after};
+use scim_store::{RawResource, TenantId};
 
 use crate::error::ApiError;
 use crate::handlers::groups::group_item;
 use crate::handlers::stream::Item;
-use crate::handlers::users::render_user;
+use crate::handlers::raw;
+use crate::handlers::users::render_user_doc;
 use crate::state::AppState;
 
 /// What one list endpoint serves.
@@ -58,8 +59,8 @@ pub fn page(
         Kind::Users => {
             let with_groups = projection.returns("groups");
             let (page, mut groups) = st.store.read(|c| {
-                let page: Page =
-                    list_users_after(c, &registry, tenant, query, cursor.as_ref(), known)?;
+                let page: Page<RawResource> =
+                    list_users_raw_after(c, &registry, tenant, query, cursor.as_ref(), known)?;
                 let groups = if with_groups && !page.resources.is_empty() {
                     let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
                     scim_store::users::groups_of(c, tenant, &ids)?
@@ -71,11 +72,17 @@ pub fn page(
             let docs = page
                 .resources
                 .iter()
-                .map(|r: &StoredResource| {
+                .map(|r: &RawResource| {
                     let g: Vec<GroupRef> = groups.remove(&r.id).unwrap_or_default();
-                    render_user(st, r, &g, base).map(|d| Item::Doc(projection.apply(&d)))
+                    if let Some(bytes) = raw::user_bytes(rt, r, &g, base, projection) {
+                        return Ok(Item::Raw(bytes));
+                    }
+                    let stored = r.clone().parse()?;
+                    Ok(Item::Doc(projection.apply(&render_user_doc(
+                        rt, &stored, &g, base,
+                    ))))
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, ApiError>>()?;
             remember(st, tenant, kind, query, &page, generation);
             Ok((docs, page.total))
         }
@@ -96,12 +103,12 @@ pub fn page(
 
 /// Keeps where an unfiltered page ended and its total, when no write of this process went
 /// through the store while it was read (the total is then the one at `generation`).
-fn remember(
+fn remember<R>(
     st: &AppState,
     tenant: &TenantId,
     kind: Kind,
     query: &ListQuery,
-    page: &Page,
+    page: &Page<R>,
     generation: u64,
 ) {
     if let Some(next) = &page.next {

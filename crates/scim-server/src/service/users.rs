@@ -15,6 +15,7 @@ use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
 use scim_store::users::{self, NewUser, PasswordChange};
 use scim_store::{
+    RawResource,
     Actor, Origin, StoreError, StoredResource, TenantId, lifecycle as stored_lifecycle,
 };
 use serde_json::{Value, json};
@@ -241,10 +242,15 @@ fn taken(
     })
 }
 
-/// GET /Users/{id}: `None` when the tenant has no such user.
-pub fn get(st: &AppState, tenant: &TenantId, id: &str) -> Result<Option<UserView>, ApiError> {
+/// GET /Users/{id}: `None` when the tenant has no such user. The document stays stored text
+/// (the response copies it when it can, `handlers::raw`).
+pub fn get(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<(RawResource, Vec<GroupRef>)>, ApiError> {
     Ok(st.store.read(|c| {
-        let Some(stored) = users::get(c, tenant, id)? else {
+        let Some(stored) = users::get_raw(c, tenant, id)? else {
             return Ok(None);
         };
         let groups = users::groups_of(c, tenant, &[id.to_string()])?
@@ -322,7 +328,8 @@ fn update(
         validate_user(&settings.validation, &doc)?;
         let password = take_password(&mut doc, &settings)?;
         if doc == current.resource && password == PasswordChange::Keep {
-            return get(st, tenant, id)?.ok_or_else(not_found);
+            let (raw, groups) = get(st, tenant, id)?.ok_or_else(not_found)?;
+            return Ok((raw.parse()?, groups));
         }
         let rt = user_type(st)?;
         let mut changed: Vec<String> =
@@ -417,18 +424,16 @@ pub fn delete(
     let (t, i, at) = (tenant.clone(), id.to_string(), now_utc(st));
     st.store
         .write(move |c| {
-            let current = users::get(c, &t, &i)?.ok_or_else(|| StoreError::NotFound {
-                resource_type: "User",
-                id: i.clone(),
-            })?;
-            if let Some(v) = expected
-                && v != current.version
-            {
-                return Err(StoreError::VersionMismatch {
-                    current: current.version,
-                });
-            }
+            // Hide first: it takes the row (on PostgreSQL, its lock), so the version compared
+            // next is the latest, and a write that committed after this request read the user
+            // fails this DELETE's If-Match instead of both succeeding.
             users::hide(c, &t, &i, at.naive_utc())?;
+            if let Some(v) = expected {
+                let current = users::get_record(c, &t, &i)?.map_or(0, |r| r.stored.version);
+                if v != current {
+                    return Err(StoreError::VersionMismatch { current });
+                }
+            }
             handle(
                 c,
                 &registry,

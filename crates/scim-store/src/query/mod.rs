@@ -27,20 +27,36 @@ use scim_core::schema::SchemaRegistry;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
-use crate::model::{StoredResource, TenantId};
+use crate::model::{RawResource, StoredResource, TenantId};
 use sql::{Bind, Dialect, Sql};
 use translate::{Table, Translator};
 
-/// One page of a list: the resources on it and how many match in all.
+/// One page of a list: the resources on it and how many match in all. `R` is
+/// [`StoredResource`], or [`RawResource`] for the `_raw` lists whose documents stay text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
+pub struct Page<R = StoredResource> {
     /// The resources of the requested page, in order.
-    pub resources: Vec<StoredResource>,
+    pub resources: Vec<R>,
     /// How many resources match the filter (`totalResults`).
     pub total: u64,
     /// For a full page of an unfiltered list in the default order: where the next page
     /// starts, for [`list_users_after`] / [`list_groups_after`].
     pub next: Option<PageCursor>,
+}
+
+impl Page<RawResource> {
+    /// The page with its documents parsed.
+    pub fn parse(self) -> Result<Page> {
+        Ok(Page {
+            resources: self
+                .resources
+                .into_iter()
+                .map(RawResource::parse)
+                .collect::<Result<Vec<_>>>()?,
+            total: self.total,
+            next: self.next,
+        })
+    }
 }
 
 /// Where a page of an unfiltered list in the default order (creation time, then id) ended,
@@ -75,7 +91,7 @@ pub fn list_users(
     tenant: &TenantId,
     query: &ListQuery,
 ) -> Result<Page> {
-    list(conn, registry, tenant, query, Table::Users, None, None)
+    list(conn, registry, tenant, query, Table::Users, None, None)?.parse()
 }
 
 /// [`list_users`] continuing from `cursor`, used when it leads to `query`'s offset and the
@@ -89,6 +105,18 @@ pub fn list_users_after(
     cursor: Option<&PageCursor>,
     total: Option<u64>,
 ) -> Result<Page> {
+    list(conn, registry, tenant, query, Table::Users, cursor, total)?.parse()
+}
+
+/// [`list_users_after`] with the documents left as stored text, for responses that copy them.
+pub fn list_users_raw_after(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    query: &ListQuery,
+    cursor: Option<&PageCursor>,
+    total: Option<u64>,
+) -> Result<Page<RawResource>> {
     list(conn, registry, tenant, query, Table::Users, cursor, total)
 }
 
@@ -100,7 +128,7 @@ pub fn list_groups(
     tenant: &TenantId,
     query: &ListQuery,
 ) -> Result<Page> {
-    list(conn, registry, tenant, query, Table::Groups, None, None)
+    list(conn, registry, tenant, query, Table::Groups, None, None)?.parse()
 }
 
 /// [`list_groups`] continuing from `cursor` (see [`list_users_after`]).
@@ -112,7 +140,7 @@ pub fn list_groups_after(
     cursor: Option<&PageCursor>,
     total: Option<u64>,
 ) -> Result<Page> {
-    list(conn, registry, tenant, query, Table::Groups, cursor, total)
+    list(conn, registry, tenant, query, Table::Groups, cursor, total)?.parse()
 }
 
 /// The statements of one list request, ready to bind.
@@ -140,7 +168,7 @@ fn list(
     table: Table,
     cursor: Option<&PageCursor>,
     total: Option<u64>,
-) -> Result<Page> {
+) -> Result<Page<RawResource>> {
     let dialect: &'static dyn Dialect = match conn {
         Conn::Sqlite(_) => &sqlite::SQLITE,
         Conn::Pg(_) => &postgres::POSTGRES,
@@ -288,7 +316,7 @@ macro_rules! bound {
 /// Generates the per-backend runner: the same steps, with the backend's concrete types.
 macro_rules! runner {
     ($name:ident, $conn:ty, $backend:ty) => {
-        fn $name(c: &mut $conn, st: &Statements) -> Result<Page> {
+        fn $name(c: &mut $conn, st: &Statements) -> Result<Page<RawResource>> {
             let count = |c: &mut $conn| -> Result<u64> {
                 if let Some(known) = st.known_total {
                     return Ok(known);
@@ -316,7 +344,7 @@ macro_rules! runner {
                 }),
                 _ => None,
             };
-            let resources = rows.into_iter().map(stored).collect::<Result<Vec<_>>>()?;
+            let resources: Vec<RawResource> = rows.into_iter().map(raw).collect();
             let total = match st.first_page {
                 Some(limit) if resources.len() < limit => {
                     u64::try_from(resources.len()).unwrap_or(u64::MAX)
@@ -335,17 +363,14 @@ macro_rules! runner {
 runner!(run_sqlite, SqliteConnection, Sqlite);
 runner!(run_pg, PgConnection, Pg);
 
-fn stored(row: ResourceRow) -> Result<StoredResource> {
-    let resource = serde_json::from_str(&row.resource).map_err(|e| {
-        StoreError::Database(format!("stored resource {} is not JSON: {e}", row.id))
-    })?;
-    Ok(StoredResource {
+fn raw(row: ResourceRow) -> RawResource {
+    RawResource {
         id: row.id,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
-        resource,
-    })
+        text: row.resource,
+    }
 }
 
 /// The database's plans for the two statements of one list request, one line per plan step

@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
 use crate::members::{self, GroupRef};
-use crate::model::{Origin, StoredResource, TenantId};
+use crate::model::{Origin, RawResource, StoredResource, TenantId};
 use crate::with_conn;
 
 mod active;
@@ -174,6 +174,11 @@ pub(crate) fn to_stored(
 
 /// The user with this id in this tenant, if any.
 pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<StoredResource>> {
+    get_raw(conn, tenant, id)?.map(RawResource::parse).transpose()
+}
+
+/// [`get`] with the document left as stored text, for responses that copy it.
+pub fn get_raw(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<RawResource>> {
     let row: Option<ResourceRow> = with_conn!(conn, |c| {
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
@@ -191,7 +196,13 @@ pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<St
             .get_result(&mut **c)
             .optional()?
     });
-    row.map(to_stored).transpose()
+    Ok(row.map(|(id, version, created_at, updated_at, text)| RawResource {
+        id,
+        version,
+        created_at,
+        updated_at,
+        text,
+    }))
 }
 
 /// The user whose userName equals `user_name` ignoring case (the folded-key index).
@@ -294,12 +305,14 @@ pub fn get_record(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Op
     }))
 }
 
-/// After an `UPDATE … WHERE version = ?` matched nothing: was the user missing, or stale?
+/// After an `UPDATE … WHERE version = ?` matched nothing: was the user missing (or deleted by
+/// the provider, see [`hide`]), or stale?
 fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreError {
     let current: Result<Option<i64>> = with_conn!(conn, |c| {
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(id))
+            .filter(users::deleted_at.is_null())
             .select(users::version)
             .get_result(&mut **c)
             .optional()
@@ -342,6 +355,9 @@ pub fn replace(
             users::table
                 .filter(users::tenant_id.eq(tenant.as_str()))
                 .filter(users::id.eq(id))
+                // A user the provider deleted is gone, even for a write that read it before
+                // the DELETE committed (`hide` keeps the version).
+                .filter(users::deleted_at.is_null())
                 .filter(users::version.eq(check).or(any_version.into_sql::<Bool>())),
         )
         .set((
