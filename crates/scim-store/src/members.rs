@@ -397,10 +397,24 @@ fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) 
             diesel::insert_into(group_members::table)
                 .values(values)
                 .on_conflict_do_nothing()
-                .execute(&mut **c)?
+                .execute(&mut **c)
+                .map_err(|e| group_gone(e, group_id))?
         });
     }
     Ok(n)
+}
+
+/// A membership row whose group is not there (a DELETE of the group committed after the
+/// caller read it) is refused by the foreign key: the group is not found, not a server error.
+fn group_gone(e: diesel::result::Error, group_id: &str) -> StoreError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => StoreError::NotFound {
+            resource_type: "Group",
+            id: group_id.to_string(),
+        },
+        other => other.into(),
+    }
 }
 
 fn delete_ids(
