@@ -28,5 +28,7 @@ mod common;
 mod bad_input;
 #[path = "hostile/cases.rs"]
 mod cases;
+#[path = "hostile/isolation_matrix.rs"]
+mod isolation_matrix;
 #[path = "hostile/wire.rs"]
 mod wire;
