@@ -7,10 +7,13 @@
 //! never a 500, never a hang (each request must be answered within [`ANSWER_WITHIN`]) — and
 //! `/readyz` fails. Once PostgreSQL is back the same process serves again (no restart) and
 //! `/readyz` passes. Every create acknowledged with 201 — before, during or after the outage —
-//! is there at the end, with its `create` entry in the sync log.
+//! is there at the end, with its `create` entry in the sync log, and its `user.created` event
+//! reaches the webhook receiver; the deactivation worker, which met the outage too, runs a job
+//! scheduled after it.
 
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scim_store::sync_log::LogQuery;
@@ -20,6 +23,7 @@ use serde_json::{Value, json};
 use crate::http::{Req, Resp};
 use crate::instances::{Instance, cli_ok};
 use crate::pg_cluster::PgCluster;
+use crate::receiver::{Receiver, Recorded};
 
 /// Threads sending creates and reads.
 const LOAD_THREADS: usize = 3;
@@ -167,7 +171,14 @@ fn postgres_outage_answers_503_with_retry_after_and_service_resumes_without_rest
     let tenant = TenantId(cli_ok(&url, &["tenant", "create", "outage"]));
     let token = cli_ok(&url, &["token", "create", "--tenant", "outage"]);
     let logs = tempfile::tempdir().expect("log dir");
-    let mut server = Instance::start("outage", &url, &token, None, logs.path());
+    // A one-second delay, so a deactivation after the outage runs within the test.
+    cli_ok(
+        &url,
+        &["tenant", "set", "outage", "--deactivation-delay", "1"],
+    );
+    let receiver = Receiver::start(|_, _| 200);
+    let hook = receiver.url("/hook");
+    let mut server = Instance::start("outage", &url, &token, Some(&hook), logs.path());
     let probe = agent();
     let ready = || {
         Req::new(&probe, "GET", format!("{}/readyz", server.origin))
@@ -176,7 +187,7 @@ fn postgres_outage_answers_503_with_retry_after_and_service_resumes_without_rest
     };
     assert_eq!(ready(), 200, "/readyz with the database up");
 
-    let phase = Arc::new(AtomicU8::new(BEFORE));
+    let phase = AtomicU8::new(BEFORE);
     let stop = AtomicBool::new(false);
     let seen = Mutex::new(Seen::default());
     let successes = |p: u8| seen.lock().expect("lock").answers[usize::from(p)].0;
@@ -184,7 +195,7 @@ fn postgres_outage_answers_503_with_retry_after_and_service_resumes_without_rest
     let (mut down_for, mut back_after, mut ready_failed) = (None, None, None);
     std::thread::scope(|s| {
         for t in 0..LOAD_THREADS {
-            let (server, token, phase, stop, seen) = (&server, &token, &*phase, &stop, &seen);
+            let (server, token, phase, stop, seen) = (&server, &token, &phase, &stop, &seen);
             s.spawn(move || load(t, server, token, phase, stop, seen));
         }
         // Let the load run with the database up.
@@ -286,16 +297,58 @@ fn postgres_outage_answers_503_with_retry_after_and_service_resumes_without_rest
         })
         .expect("read unanswered creates");
     assert!(half.is_empty(), "half-applied creates: {half:?}");
+    // The background work resumed too: the deactivation worker runs a job scheduled after
+    // the outage, and the webhook dispatcher delivers the event of every acknowledged create.
+    let catching_up = Instant::now();
+    let (name, id) = seen.acked.first().expect("a create was acknowledged");
+    let r = Req::new(
+        &agent,
+        "PATCH",
+        format!("{}/scim/v2/Users/{id}", server.origin),
+    )
+    .bearer(&token)
+    .json(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]
+    }))
+    .send();
+    assert_eq!(r.status, 200, "deactivate {name}: {r:?}");
+    let state = || {
+        let (t, id) = (tenant.clone(), id.clone());
+        store
+            .read(move |c| scim_store::lifecycle::state_name(c, &t, &id))
+            .expect("read state")
+    };
+    assert!(
+        wait_until(CHANGE_WITHIN, || state().as_deref() == Some("deactivated")),
+        "the worker did not deactivate {name} after the outage: {:?}",
+        state()
+    );
+    let created: HashSet<String> = seen.acked.iter().map(|(_, id)| id.clone()).collect();
+    let delivered = |reqs: &[Recorded], kind: &str| -> HashSet<String> {
+        reqs.iter()
+            .map(Recorded::json)
+            .filter(|b| b["type"] == json!(kind))
+            .filter_map(|b| b["user"].as_str().map(str::to_string))
+            .collect()
+    };
+    receiver.wait_for(CHANGE_WITHIN, |reqs| {
+        delivered(reqs, "user.created").is_superset(&created)
+            && delivered(reqs, "user.deactivated").contains(id)
+    });
+    let caught_up = catching_up.elapsed();
+
+    // r2d2 logs each failed connection attempt at ERROR; anything else would be news.
     let log = server.log_text();
-    let error_lines: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
-    let errors = error_lines.len();
-    for l in error_lines.iter().take(5) {
-        eprintln!("fleet::outage: server log: {l}");
-    }
+    let errors: BTreeSet<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once(" ERROR ").map(|(_, msg)| msg))
+        .collect();
     eprintln!(
         "fleet::outage: answers (ok, 503) before {:?}, down {:?}, after {:?}; {} creates \
-         acknowledged, {} answered 503 ({committed} of them committed); database down {:.1?}, service back {:.1?} after its \
-         start; /readyz {ready_failed} while down; {errors} ERROR log lines",
+         acknowledged, {} answered 503 ({committed} of them committed); database down \
+         {:.1?}, service back {:.1?} after its start; /readyz {ready_failed} while down; \
+         worker and webhooks caught up in {caught_up:.1?}; server ERROR lines: {errors:?}",
         seen.answers[0],
         seen.answers[1],
         seen.answers[2],

@@ -357,7 +357,8 @@ fn three_instances_killed_and_restarted_run_each_job_once_and_deliver_every_even
                 .collect();
             assert!(
                 earlier_missing.is_empty(),
-                "user {user}: event {id} sent before {earlier_missing:?} were accepted: {attempts:?}"
+                "user {user}: event {id} sent before {earlier_missing:?} were accepted: \
+                 {attempts:?}"
             );
             if (200..300).contains(status) {
                 done.insert(*id);
