@@ -7,7 +7,8 @@
 //! - `isolation_matrix`: every SCIM and admin endpoint, used by tenant A on tenant B's
 //!   resources, answers 404 and leaves B's data as it was; SCIM tokens never reach the admin API;
 //! - `secrets`: tokens, synced passwords and the LDAP bind password never appear in clear in
-//!   the database files or rows, the server's trace-level log, or any response.
+//!   the database files or rows, the server's trace-level log, or any response (`haystacks`
+//!   holds where it looks).
 //!
 //! `wire` sends the requests a client library would refuse to make.
 
@@ -28,7 +29,11 @@ mod common;
 mod bad_input;
 #[path = "hostile/cases.rs"]
 mod cases;
+#[path = "hostile/haystacks.rs"]
+mod haystacks;
 #[path = "hostile/isolation_matrix.rs"]
 mod isolation_matrix;
+#[path = "hostile/secrets.rs"]
+mod secrets;
 #[path = "hostile/wire.rs"]
 mod wire;
