@@ -31,6 +31,8 @@ pub fn send(
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(120)))
         .expect("read timeout");
+    s.set_write_timeout(Some(Duration::from_secs(120)))
+        .expect("write timeout");
     let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -39,6 +41,15 @@ pub fn send(
         Framing::Length => head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len())),
         Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n\r\n"),
     }
+    // Read while writing: the server may answer 413 and close before the body is in, and a
+    // reset that arrives before the answer was read would discard it.
+    let mut reader = s.try_clone().expect("clone the socket");
+    let answer = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        // A reset after the answer arrived still leaves what was read in `buf`.
+        let _ = reader.read_to_end(&mut buf);
+        buf
+    });
     let _ = s.write_all(head.as_bytes());
     for chunk in body.chunks(64 * 1024) {
         let sent = match framing {
@@ -55,9 +66,7 @@ pub fn send(
     if matches!(framing, Framing::Chunked) {
         let _ = s.write_all(b"0\r\n\r\n");
     }
-    let mut buf = Vec::new();
-    // A reset after the answer arrived still leaves what was read in `buf`.
-    let _ = s.read_to_end(&mut buf);
+    let buf = answer.join().expect("the reading thread");
     parse(&buf).unwrap_or_else(|| {
         panic!(
             "{method} {}: no HTTP answer ({} bytes: {:?})",
