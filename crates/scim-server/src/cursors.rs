@@ -9,6 +9,12 @@
 //! reused while no write went through this process's store
 //! ([`scim_store::Store::write_generation`]) and for at most [`TOTAL_TTL`], which bounds how
 //! long a change made by another instance or process can go unseen in `totalResults`.
+//!
+//! And page marks (`scim_store::query::user_page_marks`): the key at every [`MARK_EVERY`]-th
+//! position, so a page at a random `startIndex` (several importers at once, a client jumping
+//! to a page) starts from the mark before it instead of an OFFSET over every earlier entry.
+//! Kept under the same rule as totals; read again, by one request at a time, when a page
+//! beyond [`MARKS_FROM`] finds none valid.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,13 +32,32 @@ pub const PER_TENANT: usize = 64;
 /// Longest a list total is reused (see the module docs).
 pub const TOTAL_TTL: Duration = Duration::from_secs(1);
 
+/// Positions between two page marks: a page read from a mark skips fewer than this.
+pub const MARK_EVERY: u64 = 100;
+
+/// Offsets below this are read with OFFSET (cheap there) and never ask for marks.
+pub const MARKS_FROM: u64 = 1_000;
+
+/// How long one request's reading of the marks keeps others from starting another.
+const MARKS_CLAIM: Duration = Duration::from_secs(5);
+
 type Key = (TenantId, bool);
+
+/// A tenant's page marks, with when and at which write generation they were read.
+struct Marks {
+    cursors: Arc<Vec<PageCursor>>,
+    generation: u64,
+    at: Instant,
+}
 
 /// The cursors of every tenant seen by this instance.
 #[derive(Clone, Default)]
 pub struct PageCursors {
     map: Arc<Mutex<HashMap<Key, HashMap<u64, PageCursor>>>>,
     totals: Arc<Mutex<HashMap<Key, Total>>>,
+    marks: Arc<Mutex<HashMap<Key, Marks>>>,
+    /// Tenants whose marks a request is reading, since when.
+    claims: Arc<Mutex<HashMap<Key, Instant>>>,
 }
 
 /// A list total with when and at which write generation it was counted.
@@ -62,6 +87,69 @@ impl PageCursors {
                 cursors.clear();
             }
             cursors.insert(cursor.offset, cursor);
+        }
+    }
+
+    /// The page mark at or before `offset`, when the tenant's marks are valid at
+    /// `generation` (same rule as [`PageCursors::total`]).
+    pub fn mark(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        offset: u64,
+        generation: u64,
+    ) -> Option<PageCursor> {
+        let k = usize::try_from(offset / MARK_EVERY).ok()?.checked_sub(1)?;
+        let marks = self.marks.lock().ok()?;
+        let m = marks.get(&key(tenant, kind))?;
+        if m.generation != generation || m.at.elapsed() >= TOTAL_TTL {
+            return None;
+        }
+        m.cursors.get(k).or(m.cursors.last()).cloned()
+    }
+
+    /// Whether this request should read the tenant's marks: its page lies beyond
+    /// [`MARKS_FROM`] and no other request is reading them. The caller then reads them and
+    /// hands them to [`PageCursors::keep_marks`].
+    pub fn claim_marks(&self, tenant: &TenantId, kind: Kind, offset: u64) -> bool {
+        if offset < MARKS_FROM {
+            return false;
+        }
+        let Ok(mut claims) = self.claims.lock() else {
+            return false;
+        };
+        let k = key(tenant, kind);
+        if claims.get(&k).is_some_and(|t| t.elapsed() < MARKS_CLAIM) {
+            return false;
+        }
+        claims.insert(k, Instant::now());
+        true
+    }
+
+    /// Keeps marks read while the write generation was `generation` before and after, and
+    /// lets the next request claim a reading.
+    pub fn keep_marks(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        cursors: Vec<PageCursor>,
+        generation: Option<u64>,
+    ) {
+        let k = key(tenant, kind);
+        if let Some(generation) = generation
+            && let Ok(mut marks) = self.marks.lock()
+        {
+            marks.insert(
+                k.clone(),
+                Marks {
+                    cursors: Arc::new(cursors),
+                    generation,
+                    at: Instant::now(),
+                },
+            );
+        }
+        if let Ok(mut claims) = self.claims.lock() {
+            claims.remove(&k);
         }
     }
 

@@ -1,8 +1,8 @@
 //! List queries: paging 250 users in pages of 100 with a stable order and exact totals,
 //! `count=0`, a `startIndex` past the end, `sortBy` on hot columns and search-document
 //! attributes in both directions (with missing values, equal values, `-0.0` and `0.0`,
-//! instants across offsets) agreeing with core's `sort_and_page`, and tenant isolation; on
-//! both backends.
+//! instants across offsets) agreeing with core's `sort_and_page`, tenant isolation, and
+//! pages read from cursors and page marks agreeing with OFFSET; on both backends.
 #![expect(clippy::unwrap_used, reason = "fixtures fail loudly")]
 
 use std::collections::BTreeSet;
@@ -419,12 +419,16 @@ fn cursors_page_like_offset_and_skip_nobody_after_a_delete() {
         }
         assert_eq!(ids(&via_cursor), ids(&offset_pages), "{:?}", db.kind());
 
-        // A cursor for another offset is not used.
+        // A cursor before the offset skips the entries in between; one after it is not used.
         let first = page_at(1, None);
         let to_41 = first.next.clone().unwrap();
         assert_eq!(
             ids(&page_at(81, Some(&to_41)).resources),
             ids(&offset_pages[80..120])
+        );
+        assert_eq!(
+            ids(&page_at(1, Some(&to_41)).resources),
+            ids(&offset_pages[0..40])
         );
 
         // The first user disappears: the cursor continues after the 40th user served.
@@ -446,5 +450,80 @@ fn cursors_page_like_offset_and_skip_nobody_after_a_delete() {
             ids(&offset_pages[41..81]),
             "OFFSET skips one"
         );
+    }
+}
+
+#[test]
+fn page_marks_start_any_page_where_offset_does() {
+    for db in TestDb::all() {
+        let (a, b) = populated(&db);
+        let marks_of = |t: &TenantId, every: u64| {
+            let t = t.clone();
+            db.store
+                .read(move |c| query::user_page_marks(c, &t, every))
+                .unwrap()
+        };
+        let page_at = |start: u64, cursor: Option<query::PageCursor>| {
+            let (t, q) = (
+                a.clone(),
+                ListQuery {
+                    start_index: start,
+                    count: 40,
+                    ..ListQuery::default()
+                },
+            );
+            db.store
+                .read(move |c| query::list_users_after(c, &REGISTRY, &t, &q, cursor.as_ref(), None))
+                .unwrap()
+        };
+        let check = |every: u64| {
+            let offset_pages = all_pages(&db, &a, &ListQuery::default(), 40);
+            let n = offset_pages.len() as u64;
+            let marks = marks_of(&a, every);
+            assert_eq!(marks.len() as u64, n / every, "{:?}", db.kind());
+            for (k, m) in marks.iter().enumerate() {
+                assert_eq!(m.offset, (k as u64 + 1) * every);
+            }
+            for start in [
+                1,
+                every,
+                every + 1,
+                2 * every + 3,
+                100,
+                201,
+                n - 1,
+                n,
+                n + 1,
+                n + 50,
+            ] {
+                let offset = start - 1;
+                let mark = (offset / every)
+                    .checked_sub(1)
+                    .and_then(|k| marks.get(k as usize).or(marks.last()))
+                    .cloned();
+                let page = page_at(start, mark.clone());
+                let from = (offset as usize).min(offset_pages.len());
+                let to = (from + 40).min(offset_pages.len());
+                assert_eq!(
+                    ids(&page.resources),
+                    ids(&offset_pages[from..to]),
+                    "{:?} start {start} every {every} mark {:?}",
+                    db.kind(),
+                    mark.map(|m| m.offset)
+                );
+                assert_eq!(page.total, n);
+            }
+        };
+        check(7);
+        check(100);
+        // Marks are the tenant's own.
+        assert_eq!(marks_of(&b, 1).len(), 3);
+        // After a delete, marks read afresh still agree with OFFSET.
+        let gone = all_pages(&db, &a, &ListQuery::default(), 40)[3].id.clone();
+        let t = a.clone();
+        db.store
+            .write(move |c| users::delete(c, &t, &gone, None, base()))
+            .unwrap();
+        check(7);
     }
 }

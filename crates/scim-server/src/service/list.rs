@@ -6,13 +6,17 @@ use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
 use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
-use scim_store::query::{Page, list_groups_after, list_users_raw_after};
+use scim_store::query::{
+    Page, PageCursor, follows_cursor, group_page_marks, list_groups_after, list_users_raw_after,
+    user_page_marks,
+};
 use scim_store::{RawResource, TenantId};
 
+use crate::cursors::MARK_EVERY;
 use crate::error::ApiError;
 use crate::handlers::groups::group_item;
-use crate::handlers::stream::Item;
 use crate::handlers::raw;
+use crate::handlers::stream::Item;
 use crate::handlers::users::render_user_doc;
 use crate::state::AppState;
 
@@ -51,9 +55,14 @@ pub fn page(
     let rt = kind.resource_type(st)?;
     query.validate_against(&st.registry, rt)?;
     let registry = st.registry.clone();
-    // Where an import left off and the total, for unfiltered lists (see `crate::cursors`).
-    let cursor = st.cursors.find(tenant, kind, query.offset());
+    // Where an import left off, or the page mark before the offset, and the total, for
+    // unfiltered lists (see `crate::cursors`).
     let generation = st.store.write_generation();
+    let cursor = match st.cursors.find(tenant, kind, query.offset()) {
+        Some(c) => Some(c),
+        None if follows_cursor(query) => mark(st, tenant, kind, query.offset(), generation)?,
+        None => None,
+    };
     let known = st.cursors.total(tenant, kind, generation);
     match kind {
         Kind::Users => {
@@ -78,9 +87,9 @@ pub fn page(
                         return Ok(Item::Raw(bytes));
                     }
                     let stored = r.clone().parse()?;
-                    Ok(Item::Doc(projection.apply(&render_user_doc(
-                        rt, &stored, &g, base,
-                    ))))
+                    Ok(Item::Doc(
+                        projection.apply(&render_user_doc(rt, &stored, &g, base)),
+                    ))
                 })
                 .collect::<Result<Vec<_>, ApiError>>()?;
             remember(st, tenant, kind, query, &page, generation);
@@ -99,6 +108,37 @@ pub fn page(
             Ok((items, page.total))
         }
     }
+}
+
+/// The page mark at or before `offset`, reading the tenant's marks when none are valid and
+/// no other request is reading them.
+fn mark(
+    st: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    offset: u64,
+    generation: u64,
+) -> Result<Option<PageCursor>, ApiError> {
+    if let Some(c) = st.cursors.mark(tenant, kind, offset, generation) {
+        return Ok(Some(c));
+    }
+    if !st.cursors.claim_marks(tenant, kind, offset) {
+        return Ok(None);
+    }
+    let read = st.store.read(|c| match kind {
+        Kind::Users => user_page_marks(c, tenant, MARK_EVERY),
+        Kind::Groups => group_page_marks(c, tenant, MARK_EVERY),
+    });
+    let marks = match read {
+        Ok(marks) => marks,
+        Err(e) => {
+            st.cursors.keep_marks(tenant, kind, Vec::new(), None);
+            return Err(e.into());
+        }
+    };
+    let unchanged = (st.store.write_generation() == generation).then_some(generation);
+    st.cursors.keep_marks(tenant, kind, marks, unchanged);
+    Ok(st.cursors.mark(tenant, kind, offset, generation))
 }
 
 /// Keeps where an unfiltered page ended and its total, when no write of this process went

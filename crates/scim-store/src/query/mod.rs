@@ -94,8 +94,8 @@ pub fn list_users(
     list(conn, registry, tenant, query, Table::Users, None, None)?.parse()
 }
 
-/// [`list_users`] continuing from `cursor`, used when it leads to `query`'s offset and the
-/// query [`follows_cursor`] (otherwise the cursor is ignored); `total`, when the caller knows
+/// [`list_users`] continuing from `cursor`, used when it leads to `query`'s offset or before
+/// it (a page mark) and the query [`follows_cursor`] (otherwise the cursor is ignored); `total`, when the caller knows
 /// it for this unfiltered list, saves the count (ignored for other queries).
 pub fn list_users_after(
     conn: &mut Conn<'_>,
@@ -173,7 +173,8 @@ fn list(
         Conn::Sqlite(_) => &sqlite::SQLITE,
         Conn::Pg(_) => &postgres::POSTGRES,
     };
-    let cursor = cursor.filter(|c| follows_cursor(query) && c.offset == query.offset());
+    // A cursor before the offset (a page mark, `marks`) skips the entries in between.
+    let cursor = cursor.filter(|c| follows_cursor(query) && c.offset <= query.offset());
     let mut st = statements(dialect, registry, tenant, query, table, cursor)?;
     st.known_total = total.filter(|_| follows_cursor(query));
     match conn {
@@ -238,12 +239,16 @@ fn statements(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    // From a cursor, the page starts after its key and skips nothing.
+    // From a cursor, the page starts after its key and skips what lies between the cursor's
+    // position and the offset (nothing for the cursor of the previous page).
     let (after, skip) = match cursor {
         Some(c) => {
             let at = q.bind(Bind::Stamp(c.created_at));
             let id = q.bind(Bind::Text(c.id.clone()));
-            (format!(" AND (r.created_at, r.id) > ({at}, {id})"), 0)
+            (
+                format!(" AND (r.created_at, r.id) > ({at}, {id})"),
+                query.offset().saturating_sub(c.offset),
+            )
         }
         None => (String::new(), query.offset()),
     };
@@ -362,6 +367,10 @@ macro_rules! runner {
 
 runner!(run_sqlite, SqliteConnection, Sqlite);
 runner!(run_pg, PgConnection, Pg);
+
+// After `bound!`, which it uses.
+mod marks;
+pub use marks::{group_page_marks, user_page_marks};
 
 fn raw(row: ResourceRow) -> RawResource {
     RawResource {
