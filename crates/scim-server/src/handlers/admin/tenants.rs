@@ -220,6 +220,20 @@ pub async fn put_settings(
 ) -> Result<HttpResponse, ApiError> {
     let value = parse_body(&req, &bytes)?;
     let settings = TenantSettings::from_json(&value)?;
+    // This server never encrypts a bind password: whatever came in this field would be stored
+    // and shown by GET exactly as sent, in clear (docs/ldap.md).
+    if settings
+        .ldap
+        .as_ref()
+        .is_some_and(|l| l.bind_password_enc.is_some())
+    {
+        return Err(scim_core::Error::InvalidValue(
+            "ldap.bind_password_enc is not supported by this server; put the password in an \
+             environment variable of the server and name it in ldap.bind_password_env"
+                .into(),
+        )
+        .into());
+    }
     let t = tenant(&state, name.into_inner()).await?;
     let store = state.store.clone();
     let stored = settings.to_json()?;
