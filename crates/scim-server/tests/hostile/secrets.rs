@@ -20,7 +20,7 @@ use scim_store::BackendKind;
 use scim_store::testing::TestDb;
 use serde_json::json;
 
-use crate::common::{Req, SCIM, http, patch_body, urn};
+use crate::common::{Req, SCIM, assert_scim_error, http, patch_body, urn};
 use crate::haystacks::{Directory, Haystacks, cli, cli_ok, pg_rows, serve, sqlite_files};
 
 /// The environment variables holding the two bind passwords (right and wrong).
@@ -57,6 +57,7 @@ fn scenario(db: &TestDb) {
     let mut hay = Haystacks::default();
     let ldap_pw = secret("ldap-bind");
     let wrong_ldap_pw = secret("ldap-wrong");
+    let enc_pw = secret("ldap-enc");
     let ldap_env = [
         (LDAP_VAR, ldap_pw.as_str()),
         (WRONG_LDAP_VAR, wrong_ldap_pw.as_str()),
@@ -310,6 +311,14 @@ fn scenario(db: &TestDb) {
         settings["ldap"]["bind_password_enc"].is_null(),
         "{settings}"
     );
+    // The settings' `bind_password_enc` would hold whatever is sent, in clear (this server
+    // encrypts nothing): the admin API refuses it.
+    let mut with_enc = settings.clone();
+    with_enc["ldap"]["bind_password_env"] = json!(null);
+    with_enc["ldap"]["bind_password_enc"] = json!(enc_pw);
+    let r = adm("PUT", "/tenants/acme/settings").json(&with_enc).send();
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    hay.resp("settings with bind_password_enc", &r);
 
     // Stop the server, then look everywhere.
     drop(srv);
@@ -363,6 +372,7 @@ fn scenario(db: &TestDb) {
         ("a wrong Basic password", &wrong_basic),
         ("the LDAP bind password", &ldap_pw),
         ("a wrong LDAP bind password", &wrong_ldap_pw),
+        ("a bind password sent as bind_password_enc", &enc_pw),
     ];
     secrets.extend(pw.iter().map(|p| ("a synced password", p.as_str())));
     secrets.extend(
