@@ -2,6 +2,7 @@
 //! attributes filled in only when the response shows them: User `groups` here, in one query
 //! per page; Group `members` while the response is sent (`handlers::stream`), never here.
 
+use scim_core::filter::{CompareOp, Filter, Literal};
 use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
 use scim_core::schema::ResourceType;
@@ -10,7 +11,7 @@ use scim_store::query::{
     Page, PageCursor, follows_cursor, group_page_marks, list_groups_after, list_users_raw_after,
     user_page_marks,
 };
-use scim_store::{RawResource, TenantId};
+use scim_store::{Conn, RawResource, TenantId};
 
 use crate::cursors::MARK_EVERY;
 use crate::error::ApiError;
@@ -67,9 +68,14 @@ pub fn page(
     match kind {
         Kind::Users => {
             let with_groups = projection.returns("groups");
+            let lookup = point_lookup(query);
             let (page, mut groups) = st.store.read(|c| {
-                let page: Page<RawResource> =
-                    list_users_raw_after(c, &registry, tenant, query, cursor.as_ref(), known)?;
+                let page: Page<RawResource> = match lookup {
+                    Some(key) => lookup_page(c, tenant, key, query)?,
+                    None => {
+                        list_users_raw_after(c, &registry, tenant, query, cursor.as_ref(), known)?
+                    }
+                };
                 let groups = if with_groups && !page.resources.is_empty() {
                     let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
                     scim_store::users::groups_of(c, tenant, &ids)?
@@ -108,6 +114,62 @@ pub fn page(
             Ok((items, page.total))
         }
     }
+}
+
+/// A filter that names at most one user by a unique key: Okta's and Entra's lookup before
+/// every create (`userName eq "…"`) and `id eq "…"`.
+#[derive(Debug, Clone, Copy)]
+enum PointKey<'a> {
+    UserName(&'a str),
+    Id(&'a str),
+}
+
+fn point_lookup(query: &ListQuery) -> Option<PointKey<'_>> {
+    let Some(Filter::Compare {
+        path,
+        op: CompareOp::Eq,
+        value: Literal::String(value),
+    }) = &query.filter
+    else {
+        return None;
+    };
+    let core = path
+        .urn
+        .as_deref()
+        .is_none_or(|u| u.eq_ignore_ascii_case(scim_core::schema::urn::USER));
+    if path.sub.is_some() || !core {
+        return None;
+    }
+    if path.name.eq_ignore_ascii_case("userName") {
+        Some(PointKey::UserName(value))
+    } else if path.name.eq_ignore_ascii_case("id") {
+        Some(PointKey::Id(value))
+    } else {
+        None
+    }
+}
+
+/// The page of a [`point_lookup`], read by the key's index with the statements writes use
+/// (prepared once per connection) rather than a translated list query, parsed by SQLite on
+/// every call. Same answer: `userName` compares ignoring case (its folded key), `id` exactly,
+/// users the provider deleted are not listed, and `sortBy` cannot reorder one result.
+fn lookup_page(
+    c: &mut Conn<'_>,
+    tenant: &TenantId,
+    key: PointKey<'_>,
+    query: &ListQuery,
+) -> scim_store::Result<Page<RawResource>> {
+    let found = match key {
+        PointKey::UserName(name) => scim_store::users::visible_raw_by_user_name(c, tenant, name)?,
+        PointKey::Id(id) => scim_store::users::get_raw(c, tenant, id)?,
+    };
+    let total = u64::from(found.is_some());
+    let on_page = query.offset() == 0 && query.count > 0;
+    Ok(Page {
+        resources: found.filter(|_| on_page).into_iter().collect(),
+        total,
+        next: None,
+    })
 }
 
 /// The page mark at or before `offset`, reading the tenant's marks when none are valid and

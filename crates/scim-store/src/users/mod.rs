@@ -172,9 +172,21 @@ pub(crate) fn to_stored(
     })
 }
 
+fn raw_row((id, version, created_at, updated_at, text): ResourceRow) -> RawResource {
+    RawResource {
+        id,
+        version,
+        created_at,
+        updated_at,
+        text,
+    }
+}
+
 /// The user with this id in this tenant, if any.
 pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<StoredResource>> {
-    get_raw(conn, tenant, id)?.map(RawResource::parse).transpose()
+    get_raw(conn, tenant, id)?
+        .map(RawResource::parse)
+        .transpose()
 }
 
 /// [`get`] with the document left as stored text, for responses that copy it.
@@ -196,13 +208,7 @@ pub fn get_raw(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Optio
             .get_result(&mut **c)
             .optional()?
     });
-    Ok(row.map(|(id, version, created_at, updated_at, text)| RawResource {
-        id,
-        version,
-        created_at,
-        updated_at,
-        text,
-    }))
+    Ok(row.map(raw_row))
 }
 
 /// The user whose userName equals `user_name` ignoring case (the folded-key index).
@@ -227,6 +233,32 @@ pub fn by_user_name(
             .optional()?
     });
     row.map(to_stored).transpose()
+}
+
+/// [`by_user_name`] among the users SCIM lists (not those the provider deleted, whose name
+/// stays taken until their purge), with the document left as stored text.
+pub fn visible_raw_by_user_name(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_name: &str,
+) -> Result<Option<RawResource>> {
+    let key = fold_case(user_name);
+    let row: Option<ResourceRow> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::user_name_key.eq(key.as_ref()))
+            .filter(users::deleted_at.is_null())
+            .select((
+                users::id,
+                users::version,
+                users::created_at,
+                users::updated_at,
+                users::resource,
+            ))
+            .get_result(&mut **c)
+            .optional()?
+    });
+    Ok(row.map(raw_row))
 }
 
 /// For local sign-in: the id, password hash (argon2 PHC string, if one was set) and whether
