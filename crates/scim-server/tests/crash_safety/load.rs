@@ -423,6 +423,12 @@ pub fn ack(w: &mut World, op: &Op, resp: &Resp) -> Result<(), String> {
         }
         _ => {
             let body = resp.json();
+            if resp.status == 503 && body["schemas"][0] != urn::ERROR {
+                return Err(format!(
+                    "{} answered 503 without a SCIM error: {resp:?}",
+                    op.kind()
+                ));
+            }
             let outcome = Outcome {
                 status: resp.status,
                 id: body["id"].as_str().map(str::to_string),
@@ -439,6 +445,12 @@ pub fn ack(w: &mut World, op: &Op, resp: &Resp) -> Result<(), String> {
 }
 
 fn record(w: &mut World, op: &Op, r: &Outcome) -> Result<(), String> {
+    if r.status == 503 {
+        // A refusal to retry: the world stays as it was, which the checks then hold the
+        // database to.
+        w.refused += 1;
+        return Ok(());
+    }
     let want = match op {
         Op::CreateUser { .. } | Op::CreateGroup { .. } => 201,
         Op::DeleteUser { .. } | Op::DeleteGroup { .. } => 204,

@@ -259,6 +259,10 @@ pub struct World {
     pub in_flight: Option<Op>,
     /// Acknowledged operations by kind.
     pub acked: BTreeMap<&'static str, u64>,
+    /// Writes refused with 503 (the database was busy, e.g. PostgreSQL broke a deadlock):
+    /// nothing of them may have landed, and the checks hold that true since the world never
+    /// records them.
+    pub refused: u64,
 }
 
 impl World {
