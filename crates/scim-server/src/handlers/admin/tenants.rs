@@ -234,6 +234,15 @@ pub async fn put_settings(
         )
         .into());
     }
+    // Mappings that don't compile (an organization attribute that is no JSONPath) would be
+    // stored, then refuse every later user write of the tenant: refused here instead.
+    scim_core::policy::EntitlementRules::new(&settings.to_policy(), &state.registry).map_err(
+        |e| {
+            ApiError::from(scim_core::Error::InvalidValue(format!(
+                "invalid tenant settings: {e}"
+            )))
+        },
+    )?;
     let t = tenant(&state, name.into_inner()).await?;
     let store = state.store.clone();
     let stored = settings.to_json()?;
