@@ -3,7 +3,7 @@
 //!
 //! - `bad_input`: a table of malformed, mistyped, oversized, deeply nested and otherwise
 //!   hostile requests (`cases`), each of which must get its 4xx SCIM Error, never a 5xx, while
-//!   the server stays up and unchanged;
+//!   the server stays up and unchanged; `admin_input` does the same for the admin API;
 //! - `isolation_matrix`: every SCIM and admin endpoint, used by tenant A on tenant B's
 //!   resources, answers 404 and leaves B's data as it was; SCIM tokens never reach the admin API;
 //! - `secrets`: tokens, synced passwords and the LDAP bind password never appear in clear in
@@ -25,6 +25,8 @@
 )]
 mod common;
 
+#[path = "hostile/admin_input.rs"]
+mod admin_input;
 #[path = "hostile/bad_input.rs"]
 mod bad_input;
 #[path = "hostile/cases.rs"]

@@ -67,7 +67,7 @@ fn run(srv: &Server, case: &Case) -> Resp {
 }
 
 /// Why `r` is not a SCIM Error with this status and scimType, if it isn't.
-fn scim_error(r: &Resp, status: u16, scim_type: Option<&str>) -> Result<(), String> {
+pub fn scim_error(r: &Resp, status: u16, scim_type: Option<&str>) -> Result<(), String> {
     if r.status != status {
         return Err(format!("status {} instead of {status}", r.status));
     }
