@@ -23,6 +23,30 @@ use crate::common::{BIN, SCIM, cli_ok, free_port};
 
 static APP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// PostgreSQL's client: on PATH, or in `/usr/lib/postgresql/*/bin` (where
+/// `scripts/services.sh` finds the server's tools).
+fn psql() -> PathBuf {
+    let on_path = Command::new("psql")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if on_path {
+        return PathBuf::from("psql");
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| {
+            dirs.filter_map(|d| d.ok())
+                .map(|d| d.path().join("bin/psql"))
+                .filter(|p| p.exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().unwrap_or_else(|| PathBuf::from("psql"))
+}
+
 enum Database {
     Sqlite {
         _dir: tempfile::TempDir,
@@ -161,8 +185,9 @@ impl Lab {
             let sql =
                 format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'");
             let deadline = Instant::now() + Duration::from_secs(60);
+            let psql = psql();
             loop {
-                let out = Command::new("psql")
+                let out = Command::new(&psql)
                     .args([admin_url.as_str(), "-Atc", &sql])
                     .stdin(Stdio::null())
                     .output()
