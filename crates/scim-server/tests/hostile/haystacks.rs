@@ -198,10 +198,35 @@ impl Drop for Directory {
     }
 }
 
+/// PostgreSQL's client: on PATH, or the newest in `/usr/lib/postgresql/*/bin` (where
+/// `scripts/services.sh` finds the server's tools).
+fn psql_path() -> PathBuf {
+    let on_path = Command::new("psql")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if on_path {
+        return PathBuf::from("psql");
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| {
+            dirs.filter_map(Result::ok)
+                .map(|d| d.path().join("bin/psql"))
+                .filter(|p| p.exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().unwrap_or_else(|| PathBuf::from("psql"))
+}
+
 /// Every row of every table of the test's PostgreSQL schema, as JSON text.
 pub fn pg_rows(db_url: &str) -> String {
+    let bin = psql_path();
     let psql = |sql: &str| {
-        let out = Command::new("psql")
+        let out = Command::new(&bin)
             .args([db_url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
             .expect("psql (apt-get install postgresql-client)");
