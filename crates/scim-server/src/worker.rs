@@ -52,6 +52,8 @@ impl DeactivationWorker {
         for job in due {
             let (registry, worker) = (self.state.registry.clone(), self.id.clone());
             let outcome = self.state.store.write(move |c| {
+                // The user's row before the job's, as a provider's write takes them.
+                lifecycle::lock_user(c, &job.tenant_id, &job.user_id)?;
                 let settings = policy_settings(c, &job.tenant_id)?;
                 let Some(current) = lifecycle::load(c, &job.tenant_id, &job.user_id)? else {
                     // The user is gone: nothing left to deactivate.

@@ -132,6 +132,21 @@ pub fn legacy_state(
     }
 }
 
+/// Takes the user's row lock for the rest of the transaction (PostgreSQL; SQLite's single
+/// writer already serialises writes). A job's runner calls it before touching the job row, so
+/// it locks in the order a provider's write does (user row, then job row): the other way
+/// round, a deactivation job running while the provider set the same user active again
+/// deadlocked, and PostgreSQL aborted one of the two.
+pub fn lock_user(conn: &mut Conn<'_>, tenant: &TenantId, user_id: &str) -> Result<()> {
+    if let Conn::Pg(c) = conn {
+        diesel::sql_query("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(tenant.as_str())
+            .bind::<diesel::sql_types::Text, _>(user_id)
+            .execute(&mut **c)?;
+    }
+    Ok(())
+}
+
 /// The user's lifecycle record, or `None` when the tenant has no such user.
 pub fn load(
     conn: &mut Conn<'_>,
