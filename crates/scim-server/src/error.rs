@@ -78,6 +78,9 @@ impl ApiError {
                 let scim_type = match e {
                     StoreError::Conflict { .. } => Some(ScimType::Uniqueness),
                     StoreError::Invalid(_) => Some(ScimType::InvalidValue),
+                    // RFC 7644 §3.12: "the specified attribute and filter comparison
+                    // combination is not supported".
+                    StoreError::Unsupported(_) => Some(ScimType::InvalidFilter),
                     _ => None,
                 };
                 ErrorBody::new(status, scim_type, store_detail(e))
@@ -114,7 +117,7 @@ impl ResponseError for ApiError {
                 StoreError::Conflict { .. } => 409,
                 StoreError::VersionMismatch { .. } => 412,
                 StoreError::Invalid(_) => 400,
-                StoreError::Unsupported(_) => 501,
+                StoreError::Unsupported(_) => 400,
                 StoreError::Unavailable(_) => 503,
                 _ => 500,
             },

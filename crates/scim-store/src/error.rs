@@ -42,7 +42,9 @@ pub enum StoreError {
     /// id that is not a user or group of this tenant).
     #[error("{0}")]
     Invalid(String),
-    /// A feature this backend or query can't do.
+    /// A filter this backend can't express (`members.display`, `meta.location`): the server
+    /// answers 400 `invalidFilter`, as RFC 7644 §3.12 says for an unsupported attribute and
+    /// comparison. Also an unsupported database URL at start.
     #[error("{0}")]
     Unsupported(String),
     /// The database could not be reached or is shutting down: retry later.

@@ -86,8 +86,7 @@ fn from_query(req: &HttpRequest, state: &AppState) -> Result<ListQuery, ApiError
     params(crate::openapi::ListParams),
     responses(
         (status = 200, description = "One page of Users.", body = crate::openapi::UserListResponse, content_type = "application/scim+json"),
-        (status = 400, description = "A malformed filter or one naming an unknown attribute (`invalidFilter`), a bad `sortBy`, `sortOrder`, `startIndex` or `count` (`invalidValue`), or a parameter given twice.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
-        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter, or one naming an unknown attribute or one this server cannot filter by, such as `members.display` or `meta.location` (`invalidFilter`), a bad or unsortable `sortBy`, `sortOrder`, `startIndex` or `count` (`invalidValue`), or a parameter given twice.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         crate::openapi::Protected,
         crate::openapi::ServerError,
     ),
@@ -114,8 +113,7 @@ pub async fn list_users(
     params(crate::openapi::ListParams),
     responses(
         (status = 200, description = "One page of Groups.", body = crate::openapi::GroupListResponse, content_type = "application/scim+json"),
-        (status = 400, description = "A malformed filter or one naming an unknown attribute (`invalidFilter`), a bad `sortBy`, `sortOrder`, `startIndex` or `count` (`invalidValue`), or a parameter given twice.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
-        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter, or one naming an unknown attribute or one this server cannot filter by, such as `members.display` or `meta.location` (`invalidFilter`), a bad or unsortable `sortBy`, `sortOrder`, `startIndex` or `count` (`invalidValue`), or a parameter given twice.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         crate::openapi::Protected,
         crate::openapi::ServerError,
     ),
@@ -153,7 +151,6 @@ fn from_body(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<ListQue
     responses(
         (status = 200, description = "One page of Users.", body = crate::openapi::UserListResponse, content_type = "application/scim+json"),
         (status = 400, description = "A body that is not a SearchRequest (`invalidSyntax`), or a bad filter or parameter as for GET.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
-        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         crate::openapi::Protected,
         crate::openapi::BodyErrors,
         crate::openapi::ServerError,
@@ -186,7 +183,6 @@ pub async fn search_users(
     responses(
         (status = 200, description = "One page of Groups.", body = crate::openapi::GroupListResponse, content_type = "application/scim+json"),
         (status = 400, description = "A body that is not a SearchRequest (`invalidSyntax`), or a bad filter or parameter as for GET.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
-        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         crate::openapi::Protected,
         crate::openapi::BodyErrors,
         crate::openapi::ServerError,
@@ -221,7 +217,6 @@ pub async fn search_groups(
     responses(
         (status = 200, description = "One page of Users and Groups.", body = crate::openapi::ResourceListResponse, content_type = "application/scim+json"),
         (status = 400, description = "A body that is not a SearchRequest (`invalidSyntax`), or a filter or parameter valid for neither type.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
-        (status = 501, description = "The filter or `sortBy` uses an attribute this server cannot query.", body = crate::openapi::ScimError, content_type = "application/scim+json"),
         crate::openapi::Protected,
         crate::openapi::BodyErrors,
         crate::openapi::ServerError,

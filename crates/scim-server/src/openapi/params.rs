@@ -4,7 +4,7 @@
 //! The error groups follow where errors arise: [`Protected`] for what authentication, rate
 //! limiting and the database add to every SCIM resource operation, [`BodyErrors`] for what
 //! reading a request body adds, [`ServerError`] for a bug. Errors specific to an operation
-//! (400, 404, 409, 412, 501) are listed at the operation with a description of their cause.
+//! (400, 404, 409, 412) are listed at the operation with a description of their cause.
 
 use utoipa::{IntoParams, IntoResponses};
 

@@ -55,7 +55,7 @@ pub(crate) fn order_by(
             // The same for every row: only the id orders.
             "resourceType" => ("(1 = 0)".into(), Vec::new()),
             other => {
-                return Err(StoreError::Unsupported(format!(
+                return Err(StoreError::Invalid(format!(
                     "sorting by meta.{other} is not supported"
                 )));
             }
@@ -69,7 +69,7 @@ pub(crate) fn order_by(
         _ => {
             let key = doc_key(&r);
             if key.contains(['"', '\\']) || leaf.name.contains(['"', '\\']) {
-                return Err(StoreError::Unsupported(format!(
+                return Err(StoreError::Invalid(format!(
                     "attribute name {key:?} can't be sorted in SQL"
                 )));
             }
