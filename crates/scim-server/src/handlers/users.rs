@@ -9,7 +9,8 @@ use scim_store::members::GroupRef;
 use serde_json::{Value, json};
 
 use super::common::{
-    Tenant, bytes_response, if_match, if_none_match_hits, not_modified, projection, render, resource_response,
+    Tenant, bytes_response, if_match, if_none_match_hits, not_modified, projection, render,
+    resource_response,
 };
 use crate::error::ApiError;
 use crate::http::{base_url, blocking, parse_body, point_read};

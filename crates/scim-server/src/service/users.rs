@@ -15,8 +15,7 @@ use scim_core::schema::ResourceType;
 use scim_store::members::GroupRef;
 use scim_store::users::{self, NewUser, PasswordChange};
 use scim_store::{
-    RawResource,
-    Actor, Origin, StoreError, StoredResource, TenantId, lifecycle as stored_lifecycle,
+    Actor, Origin, RawResource, StoreError, StoredResource, TenantId, lifecycle as stored_lifecycle,
 };
 use serde_json::{Value, json};
 
