@@ -27,6 +27,7 @@ pub mod state;
 pub mod tls;
 pub mod webhooks;
 pub mod worker;
+pub mod write_locks;
 
 pub use routes::{configure, configure_admin, scope};
 pub use service::passwords::verify_password;

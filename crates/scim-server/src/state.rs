@@ -99,6 +99,8 @@ pub struct AppState {
     pub settings: crate::settings_cache::SettingsCache,
     /// Where recent pages of unfiltered lists ended (sequential imports read on from there).
     pub cursors: crate::cursors::PageCursors,
+    /// Turns for read-modify-writes of one user in this instance (`write_locks`).
+    pub write_locks: Arc<crate::write_locks::WriteLocks>,
 }
 
 impl AppState {
@@ -124,6 +126,7 @@ impl AppState {
             limits: TenantLimits::new(store.clone()),
             settings: Default::default(),
             cursors: Default::default(),
+            write_locks: Default::default(),
             store,
             registry: Arc::new(registry),
             config: Arc::new(config),

@@ -317,6 +317,12 @@ fn update(
     compute: impl Fn(&AppState, &Value) -> Result<Value, ApiError>,
 ) -> Result<UserView, ApiError> {
     let settings = settings(st, tenant)?;
+    // Writers of this user in this instance take turns (see `write_locks`); a client that
+    // pinned a version with If-Match gets its answer from the version check, not a queue.
+    let _turn = match expected {
+        None => st.write_locks.turn(tenant, id),
+        Some(_) => None,
+    };
     for _ in 0..RETRIES {
         let current = st
             .store
