@@ -164,21 +164,17 @@ pub fn resource_response(
     version: i64,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = serde_json::to_vec(doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut resp = HttpResponse::build(status);
-    resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)));
-    resp.insert_header((
-        header::ETAG,
-        etag(u64::try_from(version).unwrap_or_default()),
-    ));
+    let mut resp = bytes_response(status, bytes, version);
     if status == StatusCode::CREATED
         && let Some(loc) = doc.pointer("/meta/location").and_then(Value::as_str)
+        && let Ok(value) = HeaderValue::from_str(loc)
     {
-        resp.insert_header((header::LOCATION, loc.to_string()));
+        resp.headers_mut().insert(header::LOCATION, value);
     }
-    Ok(resp.body(bytes))
+    Ok(resp)
 }
 
-/// A 200 single-resource response whose body is already serialised (`handlers::raw`).
+/// A single-resource response whose body is already serialised, with its `ETag`.
 pub fn bytes_response(status: StatusCode, body: Vec<u8>, version: i64) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))

@@ -2,7 +2,6 @@
 //! (RFC 7644 §3.4.2, §3.4.3).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::filter::{CompareOp, Filter};
 use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
 
@@ -10,7 +9,7 @@ use super::common::{Tenant, query_pairs};
 use super::stream::{self, Body};
 use crate::error::ApiError;
 use crate::http::{base_url, blocking, parse_body, point_read};
-use crate::service::list::{Kind, page};
+use crate::service::list::{Kind, page, point_lookup};
 use crate::state::AppState;
 
 async fn run(
@@ -35,7 +34,9 @@ async fn run(
         base.clone(),
     );
     let start = query.start_index;
-    let unique = kind == Kind::Users && finds_one_user(&query);
+    // A point read, bounded whatever the tenant's size (Okta's and Entra's lookup before
+    // every create).
+    let unique = kind == Kind::Users && point_lookup(&query).is_some();
     let work = move || page(&st, &t, kind, &query, &p, &b);
     let (items, total) = if unique {
         point_read(&state, work).await?
@@ -44,27 +45,6 @@ async fn run(
     };
     let body = Body::list(&state, &tenant, &projection, &base, items, total, start)?;
     stream::respond(HttpResponse::Ok(), body).await
-}
-
-/// Whether the query can match at most one user (`userName eq` or `id eq`, Okta's and
-/// Entra's lookup before every create): a point read, bounded whatever the tenant's size.
-fn finds_one_user(query: &ListQuery) -> bool {
-    match &query.filter {
-        Some(Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            ..
-        }) => {
-            path.sub.is_none()
-                && path
-                    .urn
-                    .as_deref()
-                    .is_none_or(|u| u.eq_ignore_ascii_case(scim_core::schema::urn::USER))
-                && (path.name.eq_ignore_ascii_case("userName")
-                    || path.name.eq_ignore_ascii_case("id"))
-        }
-        _ => false,
-    }
 }
 
 fn from_query(req: &HttpRequest, state: &AppState) -> Result<ListQuery, ApiError> {

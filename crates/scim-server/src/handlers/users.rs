@@ -128,7 +128,9 @@ pub async fn get(
     tenant: Tenant,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    projection(&req, &state, user_type(&state)?)?;
+    // Built (and a malformed name refused) before the read.
+    let rt = user_type(&state)?;
+    let projection = projection(&req, &state, rt)?;
     let st = state.clone();
     let (raw, groups) = point_read(&state, move || svc::get(&st, &tenant.0.tenant, &id))
         .await?
@@ -136,8 +138,6 @@ pub async fn get(
     if if_none_match_hits(&req, raw.version) {
         return Ok(not_modified(raw.version));
     }
-    let rt = user_type(&state)?;
-    let projection = projection(&req, &state, rt)?;
     let base = base_url(&req, &state);
     if let Some(bytes) = super::raw::user_bytes(rt, &raw, &groups, &base, &projection) {
         return Ok(bytes_response(StatusCode::OK, bytes, raw.version));

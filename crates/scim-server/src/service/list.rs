@@ -119,12 +119,16 @@ pub fn page(
 /// A filter that names at most one user by a unique key: Okta's and Entra's lookup before
 /// every create (`userName eq "…"`) and `id eq "…"`.
 #[derive(Debug, Clone, Copy)]
-enum PointKey<'a> {
+pub enum PointKey<'a> {
+    /// `userName eq "…"`, compared ignoring case.
     UserName(&'a str),
+    /// `id eq "…"`.
     Id(&'a str),
 }
 
-fn point_lookup(query: &ListQuery) -> Option<PointKey<'_>> {
+/// The unique key `query`'s filter names, if it is one of [`PointKey`]'s: such a list is a
+/// point read (run inline on SQLite, `http::point_read`) answered by the key's index.
+pub fn point_lookup(query: &ListQuery) -> Option<PointKey<'_>> {
     let Some(Filter::Compare {
         path,
         op: CompareOp::Eq,
