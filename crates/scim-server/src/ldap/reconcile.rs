@@ -268,7 +268,7 @@ impl Run<'_> {
             self.at,
         );
         let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::service::new_id(),
             resource: doc,
             password_hash: None,
             origin: Origin::Provisioned,
@@ -489,7 +489,7 @@ impl Run<'_> {
             let joined: Vec<String> = wanted.into_iter().collect();
             return self.st.store.write(move |c| {
                 let new = NewGroup {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: crate::service::new_id(),
                     resource: doc,
                     members,
                     now: at.naive_utc(),

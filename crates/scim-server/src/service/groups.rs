@@ -94,7 +94,7 @@ pub fn create(
     )?;
     let members = split_members(&mut doc)?;
     let new = NewGroup {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::service::new_id(),
         resource: doc,
         members,
         now: now(st),

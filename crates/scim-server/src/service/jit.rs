@@ -394,7 +394,7 @@ impl Login<'_, '_> {
         // Only mapped users get this far: created mapped, nothing to schedule.
         let decision = policy::create(PO::Provisioned, true, true, &settings.to_policy(), self.at);
         let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::service::new_id(),
             resource: doc,
             password_hash: None,
             origin: Origin::Provisioned,
@@ -523,7 +523,7 @@ impl Login<'_, '_> {
         let doc = prepare(self.registry, rt, input, WriteMode::Create, None)
             .map_err(|e| StoreError::Invalid(format!("group {name:?}: {e}")))?;
         let new = NewGroup {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::service::new_id(),
             resource: doc,
             members: vec![member(id)],
             now: self.at.naive_utc(),

@@ -18,6 +18,16 @@ use crate::error::ApiError;
 /// How often a write without `If-Match` re-reads after losing a race to a concurrent writer.
 pub(crate) const RETRIES: usize = 5;
 
+/// A new resource id: a UUIDv7, whose leading bits are its creation time. Users and groups
+/// are keyed by `(tenant_id, id)`, so time-ordered ids put the rows created together (a burst
+/// of creates, the users of one import page) on neighbouring b-tree pages: a create appends
+/// near the right edge instead of dirtying a random page, and a page of a list in creation
+/// order reads a few adjacent pages instead of 100 scattered ones. Random v4 ids, still
+/// accepted everywhere, cost a page read per user at 100 000 users (BENCHMARKS.md).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// The time of a write, truncated to microseconds: PostgreSQL keeps no finer, and a response
 /// must show the same `meta` times a later read will.
 pub(crate) fn now(state: &crate::state::AppState) -> chrono::NaiveDateTime {

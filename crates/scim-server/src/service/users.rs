@@ -114,7 +114,7 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
         at,
     );
     let new = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::service::new_id(),
         resource: doc,
         password_hash,
         origin: Origin::Provisioned,
