@@ -392,6 +392,9 @@ impl Body {
     }
 }
 
+/// Finished documents a body may hold and still be rendered on the async worker.
+const INLINE_ITEMS: usize = 4;
+
 /// Sends `body` with the status and headers of `builder` (Content-Type is set here). The first
 /// chunk is made before anything is sent; a body that ends with it goes out whole.
 pub async fn respond(
@@ -407,12 +410,19 @@ pub async fn respond(
         Some(_) => Some(slot().await?),
         None => None,
     };
-    let (body, first) = blocking(move || {
-        let first = body.next_chunk();
-        drop(permit);
-        Ok((body, first?))
-    })
-    .await?;
+    // A few finished documents (a lookup's answer, a user) render in microseconds: less than
+    // handing them to a blocking thread and back, which cost a lookup a fifth of its CPU.
+    let (body, first) = if permit.is_none() && body.items.len() <= INLINE_ITEMS {
+        let first = body.next_chunk()?;
+        (body, first)
+    } else {
+        blocking(move || {
+            let first = body.next_chunk();
+            drop(permit);
+            Ok((body, first?))
+        })
+        .await?
+    };
     let first = first.unwrap_or_default();
     if body.done {
         return Ok(builder.body(first));
