@@ -74,19 +74,41 @@ struct Persisted {
     organizations_created: Vec<String>,
 }
 
+/// What was stored for a user before an outcome is persisted.
+#[derive(Debug, Clone, Copy)]
+enum Prior {
+    /// Its entitlements.
+    Stored,
+    /// Nothing yet.
+    Nothing,
+    /// Nothing: the user was inserted in this transaction, its users row saying `mapped`.
+    Inserted { mapped: bool },
+}
+
+impl Prior {
+    fn of(stored: bool) -> Prior {
+        if stored {
+            Prior::Stored
+        } else {
+            Prior::Nothing
+        }
+    }
+}
+
 /// Writes one outcome: organization created (logged), entitlements, the `entitlements` log
 /// entry, the lifecycle decision with its own log and events, then the change's events that
-/// the lifecycle did not already raise. `first_time`: nothing was stored for this user yet.
+/// the lifecycle did not already raise.
 fn persist(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
     tenant: &TenantId,
     outcome: &MappingOutcome,
-    first_time: bool,
+    prior: Prior,
     actor: Actor,
     now: DateTime<Utc>,
 ) -> scim_store::Result<Persisted> {
     let at = now.naive_utc();
+    let first_time = !matches!(prior, Prior::Stored);
     let user_id = outcome.user_id.as_str();
     let log = |conn: &mut Conn<'_>, action: &str, rtype: &str, id: &str, detail: Value| {
         let entry = NewLogEntry {
@@ -110,8 +132,12 @@ fn persist(
         stored.organization_created = false;
     }
     let changed = first_time || !outcome.change.is_empty();
-    if changed {
-        entitlements::set(conn, tenant, user_id, &stored, at)?;
+    match prior {
+        Prior::Inserted { mapped } => {
+            entitlements::set_new(conn, tenant, user_id, &stored, mapped, at)?;
+        }
+        _ if changed => entitlements::set(conn, tenant, user_id, &stored, at)?,
+        _ => {}
     }
     if let Some(record) = outcome.change.log() {
         let mut detail = record.detail;
@@ -194,7 +220,7 @@ pub fn recompute_users(
             registry,
             tenant,
             &outcome,
-            stored.is_none(),
+            Prior::of(stored.is_some()),
             actor,
             now,
         )?;
@@ -257,7 +283,10 @@ pub fn on_new_user(
         lifecycle: Some(lifecycle),
     };
     let outcome = rules.reconcile(&input, &orgs, now);
-    persist(conn, registry, tenant, &outcome, true, actor, now).map(|_| ())
+    let prior = Prior::Inserted {
+        mapped: lifecycle.mapped,
+    };
+    persist(conn, registry, tenant, &outcome, prior, actor, now).map(|_| ())
 }
 
 /// A group write's effect on its members' entitlements, captured before the write by
@@ -440,8 +469,8 @@ fn apply_batch(
         ..ApplyReport::default()
     };
     for (row, outcome) in page.iter().zip(&mapped.outcomes) {
-        let first_time = row.entitlements.is_none();
-        let done = persist(conn, registry, tenant, outcome, first_time, actor, now)?;
+        let prior = Prior::of(row.entitlements.is_some());
+        let done = persist(conn, registry, tenant, outcome, prior, actor, now)?;
         report.users_changed += usize::from(done.changed);
         report.organizations_created += done.organizations_created.len();
     }
