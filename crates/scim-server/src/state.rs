@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scim_core::bulk::BulkLimits;
+use scim_core::projection::Projection;
 use scim_core::query::QueryLimits;
-use scim_core::schema::SchemaRegistry;
+use scim_core::schema::{ResourceType, SchemaRegistry};
 use scim_store::Store;
 
 use crate::auth::TokenVerifier;
@@ -101,6 +102,9 @@ pub struct AppState {
     pub cursors: crate::cursors::PageCursors,
     /// Turns for read-modify-writes of one user in this instance (`write_locks`).
     pub write_locks: Arc<crate::write_locks::WriteLocks>,
+    /// Each resource type's projection when a request names no attributes (most requests):
+    /// built once, where building it per request was 4% of a GET's CPU.
+    default_projections: Arc<Vec<(String, Arc<Projection>)>>,
 }
 
 impl AppState {
@@ -121,7 +125,13 @@ impl AppState {
         config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, ApiError> {
+        let mut default_projections = Vec::new();
+        for rt in registry.resource_types() {
+            let p = Projection::new(&registry, rt, &[], &[])?;
+            default_projections.push((rt.name.clone(), Arc::new(p)));
+        }
         Ok(AppState {
+            default_projections: Arc::new(default_projections),
             verifier: TokenVerifier::new(store.clone())?,
             limits: TenantLimits::new(store.clone()),
             settings: Default::default(),
@@ -133,5 +143,27 @@ impl AppState {
             clock,
             metrics: Metrics::new().map_err(|e| ApiError::Internal(e.to_string()))?,
         })
+    }
+
+    /// The projection of `attributes` / `excludedAttributes` for resource type `rt`.
+    pub fn projection(
+        &self,
+        rt: &ResourceType,
+        attributes: &[String],
+        excluded: &[String],
+    ) -> Result<Arc<Projection>, ApiError> {
+        let unnamed = |l: &[String]| l.iter().all(|e| e.split(',').all(|n| n.trim().is_empty()));
+        if unnamed(attributes) && unnamed(excluded) {
+            let found = self.default_projections.iter().find(|(n, _)| *n == rt.name);
+            if let Some((_, p)) = found {
+                return Ok(p.clone());
+            }
+        }
+        Ok(Arc::new(Projection::new(
+            &self.registry,
+            rt,
+            attributes,
+            excluded,
+        )?))
     }
 }

@@ -65,7 +65,7 @@ pub fn projection(
     req: &HttpRequest,
     state: &AppState,
     rt: &ResourceType,
-) -> Result<Projection, ApiError> {
+) -> Result<std::sync::Arc<Projection>, ApiError> {
     let mut attributes = Vec::new();
     let mut excluded = Vec::new();
     for (k, v) in query_pairs(req)? {
@@ -79,12 +79,7 @@ pub fn projection(
             excluded.extend(list);
         }
     }
-    Ok(Projection::new(
-        &state.registry,
-        rt,
-        &attributes,
-        &excluded,
-    )?)
+    state.projection(rt, &attributes, &excluded)
 }
 
 /// The version an `If-Match` header requires: `None` when absent or `*`.

@@ -20,12 +20,7 @@ async fn run(
     base: String,
 ) -> Result<HttpResponse, ApiError> {
     let rt = kind.resource_type(&state)?;
-    let projection = Projection::new(
-        &state.registry,
-        rt,
-        &query.attributes,
-        &query.excluded_attributes,
-    )?;
+    let projection = state.projection(rt, &query.attributes, &query.excluded_attributes)?;
     let tenant = tenant.0.tenant;
     let (st, t, p, b) = (
         state.clone(),
