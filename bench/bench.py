@@ -8,6 +8,7 @@ Usage (normally through `bench/run`, which builds and installs what is needed):
 
 import argparse
 import json
+import shutil
 import os
 import sys
 import tempfile
@@ -40,6 +41,8 @@ def main():
                     help="also fill a 1 000 000-member group (ours on SQLite only)")
     ap.add_argument("--only", help="comma-separated target names to run")
     ap.add_argument("--json", default=os.path.join(tempfile.gettempdir(), "bench-latest.json"))
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (databases, server logs) after the run")
     args = ap.parse_args()
     conns = [int(c) for c in args.connections.split(",")]
     workdir = tempfile.mkdtemp(prefix="scim-bench-")
@@ -70,6 +73,11 @@ def main():
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     print_table(results, [t.name for t in targets])
+    # A --big run leaves ~4 GB of databases and access logs; three runs filled the disk.
+    if args.keep:
+        log(f"kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_target(target, args, conns, workdir, out):

@@ -166,6 +166,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             auth_failure_burst,
             auth_failure_refill,
         } => {
+            scim_server::memory::trim_in_background();
             // TLS and webhooks: set up before anything else so bad files, a bad URL or a
             // missing secret stop the start. An empty SCIM_WEBHOOK_URL means none.
             let tls = scim_server::tls::files(tls_cert, tls_key)?

@@ -219,3 +219,17 @@ fn scim_error_body<B: MessageBody + 'static>(
         .body(serde_json::to_string(&body).unwrap_or_default());
     ServiceResponse::new(req, resp).map_into_left_body()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_unique_hex() {
+        let ids: Vec<String> = (0..1000).map(|_| super::new_request_id()).collect();
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+    }
+}
