@@ -158,35 +158,7 @@ pub fn set(
     if n == 0 {
         return Err(not_found(user_id));
     }
-    if entitlements.organization_created {
-        ensure_organizations(conn, tenant, [&entitlements.organization], now)?;
-    }
-    let roles = serde_json::to_string(&entitlements.roles)
-        .map_err(|e| StoreError::Database(format!("cannot serialize roles: {e}")))?;
-    let tier = entitlements.admin_tier.as_str();
-    with_conn!(conn, |c| {
-        diesel::insert_into(user_entitlements::table)
-            .values((
-                user_entitlements::tenant_id.eq(tenant.as_str()),
-                user_entitlements::user_id.eq(user_id),
-                user_entitlements::organization.eq(&entitlements.organization),
-                user_entitlements::roles.eq(&roles),
-                user_entitlements::admin_tier.eq(tier),
-                user_entitlements::mapped.eq(entitlements.mapped),
-                user_entitlements::updated_at.eq(now),
-            ))
-            .on_conflict((user_entitlements::tenant_id, user_entitlements::user_id))
-            .do_update()
-            .set((
-                user_entitlements::organization.eq(excluded(user_entitlements::organization)),
-                user_entitlements::roles.eq(excluded(user_entitlements::roles)),
-                user_entitlements::admin_tier.eq(excluded(user_entitlements::admin_tier)),
-                user_entitlements::mapped.eq(excluded(user_entitlements::mapped)),
-                user_entitlements::updated_at.eq(excluded(user_entitlements::updated_at)),
-            ))
-            .execute(&mut **c)?;
-    });
-    Ok(())
+    write_row(conn, tenant, user_id, entitlements, now, true)
 }
 
 /// [`set`] for a user inserted in this transaction, whose users row says `row_mapped`: the
@@ -205,6 +177,19 @@ pub fn set_new(
     if entitlements.mapped != row_mapped {
         return set(conn, tenant, user_id, entitlements, now);
     }
+    write_row(conn, tenant, user_id, entitlements, now, false)
+}
+
+/// The organization when it is new, then the entitlements row: replacing the previous one
+/// when `replace`, else a plain INSERT (the one diesel keeps prepared).
+fn write_row(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_id: &str,
+    entitlements: &Entitlements,
+    now: NaiveDateTime,
+    replace: bool,
+) -> Result<()> {
     if entitlements.organization_created {
         ensure_organizations(conn, tenant, [&entitlements.organization], now)?;
     }
@@ -212,17 +197,30 @@ pub fn set_new(
         .map_err(|e| StoreError::Database(format!("cannot serialize roles: {e}")))?;
     let tier = entitlements.admin_tier.as_str();
     with_conn!(conn, |c| {
-        diesel::insert_into(user_entitlements::table)
-            .values((
-                user_entitlements::tenant_id.eq(tenant.as_str()),
-                user_entitlements::user_id.eq(user_id),
-                user_entitlements::organization.eq(&entitlements.organization),
-                user_entitlements::roles.eq(&roles),
-                user_entitlements::admin_tier.eq(tier),
-                user_entitlements::mapped.eq(entitlements.mapped),
-                user_entitlements::updated_at.eq(now),
-            ))
-            .execute(&mut **c)?;
+        let insert = diesel::insert_into(user_entitlements::table).values((
+            user_entitlements::tenant_id.eq(tenant.as_str()),
+            user_entitlements::user_id.eq(user_id),
+            user_entitlements::organization.eq(&entitlements.organization),
+            user_entitlements::roles.eq(&roles),
+            user_entitlements::admin_tier.eq(tier),
+            user_entitlements::mapped.eq(entitlements.mapped),
+            user_entitlements::updated_at.eq(now),
+        ));
+        if replace {
+            insert
+                .on_conflict((user_entitlements::tenant_id, user_entitlements::user_id))
+                .do_update()
+                .set((
+                    user_entitlements::organization.eq(excluded(user_entitlements::organization)),
+                    user_entitlements::roles.eq(excluded(user_entitlements::roles)),
+                    user_entitlements::admin_tier.eq(excluded(user_entitlements::admin_tier)),
+                    user_entitlements::mapped.eq(excluded(user_entitlements::mapped)),
+                    user_entitlements::updated_at.eq(excluded(user_entitlements::updated_at)),
+                ))
+                .execute(&mut **c)?;
+        } else {
+            insert.execute(&mut **c)?;
+        }
     });
     Ok(())
 }
