@@ -263,8 +263,10 @@ impl Projection {
     }
 }
 
-/// Whether a parameter list names anything at all (`attributes=` counts as absent).
-fn has_names(list: &[String]) -> bool {
+/// Whether a parameter list names anything at all (`attributes=` counts as absent). A request
+/// whose lists name nothing gets the resource type's default projection, which a server may
+/// build once and share.
+pub fn has_names(list: &[String]) -> bool {
     list.iter()
         .flat_map(|e| e.split(','))
         .any(|e| !e.trim().is_empty())

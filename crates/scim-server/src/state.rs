@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scim_core::bulk::BulkLimits;
-use scim_core::projection::Projection;
+use scim_core::projection::{Projection, has_names};
 use scim_core::query::QueryLimits;
 use scim_core::schema::{ResourceType, SchemaRegistry};
 use scim_store::Store;
@@ -152,8 +152,7 @@ impl AppState {
         attributes: &[String],
         excluded: &[String],
     ) -> Result<Arc<Projection>, ApiError> {
-        let unnamed = |l: &[String]| l.iter().all(|e| e.split(',').all(|n| n.trim().is_empty()));
-        if unnamed(attributes) && unnamed(excluded) {
+        if !has_names(attributes) && !has_names(excluded) {
             let found = self.default_projections.iter().find(|(n, _)| *n == rt.name);
             if let Some((_, p)) = found {
                 return Ok(p.clone());

@@ -234,12 +234,7 @@ pub async fn search_all(
         let mut want = query.count;
         for kind in parts {
             let rt = kind.resource_type(&st)?;
-            let projection = Projection::new(
-                &st.registry,
-                rt,
-                &query.attributes,
-                &query.excluded_attributes,
-            )?;
+            let projection = st.projection(rt, &query.attributes, &query.excluded_attributes)?;
             if kind == Kind::Groups {
                 groups = Some(projection.clone());
             }
@@ -270,7 +265,7 @@ pub async fn search_all(
     })
     .await?;
     // Members are streamed only for Groups; Users are finished documents.
-    let projection = groups.unwrap_or_else(Projection::all);
+    let projection = groups.unwrap_or_else(|| std::sync::Arc::new(Projection::all()));
     let body = Body::list(&state, &tenant, &projection, &base, docs, total, start)?;
     stream::respond(HttpResponse::Ok(), body).await
 }
