@@ -154,6 +154,20 @@ fn write_emails(
     Ok(())
 }
 
+/// Typed-DSL select of a [`ResourceRow`]'s columns, in its order (inside a `with_conn!` arm,
+/// where `users` is that backend's table).
+macro_rules! resource_columns {
+    () => {
+        (
+            users::id,
+            users::version,
+            users::created_at,
+            users::updated_at,
+            users::resource,
+        )
+    };
+}
+
 pub(crate) type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
 
 pub(crate) fn to_stored(
@@ -195,13 +209,7 @@ pub fn get_raw(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Optio
             // A user the provider deleted is gone from SCIM, though its row waits for the
             // deactivation delay (see `hide`).
             .filter(users::deleted_at.is_null())
-            .select((
-                users::id,
-                users::version,
-                users::created_at,
-                users::updated_at,
-                users::resource,
-            ))
+            .select(resource_columns!())
             .get_result(&mut **c)
             .optional()?
     });
@@ -219,13 +227,7 @@ pub fn by_user_name(
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::user_name_key.eq(key.as_ref()))
-            .select((
-                users::id,
-                users::version,
-                users::created_at,
-                users::updated_at,
-                users::resource,
-            ))
+            .select(resource_columns!())
             .get_result(&mut **c)
             .optional()?
     });
@@ -245,13 +247,7 @@ pub fn visible_raw_by_user_name(
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::user_name_key.eq(key.as_ref()))
             .filter(users::deleted_at.is_null())
-            .select((
-                users::id,
-                users::version,
-                users::created_at,
-                users::updated_at,
-                users::resource,
-            ))
+            .select(resource_columns!())
             .get_result(&mut **c)
             .optional()?
     });
@@ -298,13 +294,7 @@ pub fn get_record(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Op
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(id))
             .select((
-                (
-                    users::id,
-                    users::version,
-                    users::created_at,
-                    users::updated_at,
-                    users::resource,
-                ),
+                resource_columns!(),
                 (
                     users::user_name,
                     users::external_id,
@@ -461,16 +451,7 @@ pub fn set_lifecycle(
             users::provider_active.eq(active),
             users::sign_in_allowed.eq(lifecycle == LIFECYCLE_ACTIVE),
         ))
-        .returning((
-            (
-                users::id,
-                users::version,
-                users::created_at,
-                users::updated_at,
-                users::resource,
-            ),
-            users::active,
-        ))
+        .returning((resource_columns!(), users::active))
         .get_result(&mut **c)
         .optional()?
     });
