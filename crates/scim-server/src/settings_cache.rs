@@ -42,6 +42,14 @@ impl SettingsCache {
         Ok(read)
     }
 
+    /// The tenant's cached settings if they are fresh, without reading the store: for a
+    /// caller on an async thread, which must not block on a database read.
+    pub fn cached(&self, tenant: &TenantId) -> Option<Arc<PolicySettings>> {
+        let map = self.entries.lock().ok()?;
+        let (at, s) = map.get(tenant)?;
+        (at.elapsed() < TTL).then(|| s.clone())
+    }
+
     /// Drops the tenant's cached settings (after this instance changed them).
     pub fn forget(&self, tenant: &TenantId) {
         if let Ok(mut map) = self.entries.lock() {

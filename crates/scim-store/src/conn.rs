@@ -249,21 +249,33 @@ impl Writer {
         F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
     {
         let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<R>>(1);
+        self.submit(f, move |result| {
+            let _ = reply_tx.send(result);
+        })?;
+        reply_rx
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+    }
+
+    /// Queues `f` for the next batch; `reply` hears its result once the batch's commit is
+    /// over, on the writer thread (so it must only hand the result on). If the writer has
+    /// stopped, `f` and `reply` are dropped unrun and the error says so.
+    pub(crate) fn submit<R, F, S>(&self, f: F, reply: S) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
+        S: FnOnce(Result<R>) + Send + 'static,
+    {
         let job: Job = Box::new(move |c: &mut SqliteConnection| {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 c.transaction::<R, StoreError, _>(|c| f(&mut Conn::Sqlite(c)))
             }))
             .unwrap_or_else(|_| Err(StoreError::Database("a write operation panicked".into())));
-            Box::new(move |commit: Result<()>| {
-                let _ = reply_tx.send(commit.and(outcome));
-            })
+            Box::new(move |commit: Result<()>| reply(commit.and(outcome)))
         });
         self.queue
             .send(job)
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        reply_rx
-            .recv()
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
     }
 }
 

@@ -237,3 +237,73 @@ fn a_returned_write_survives_reopening() {
         assert_eq!(read, Some(written), "{:?}", db.kind());
     }
 }
+
+#[test]
+fn queued_writes_from_one_async_thread_commit_together_and_durably() {
+    const N: usize = 24;
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s);
+        let t2 = t.clone();
+        s.write(move |c| users::insert(c, reg(), &t2, new_user("taken", "Taken")))
+            .unwrap();
+        if db.kind() == BackendKind::Postgres {
+            // No writer queue: the write comes back unrun, for `write` on a blocking thread.
+            let t2 = t.clone();
+            let back = s.write_queued(move |c| users::count(c, &t2));
+            let f = back.err().expect("PostgreSQL has no writer queue");
+            assert_eq!(s.write(f).unwrap(), 1);
+            continue;
+        }
+        assert!(s.queues_writes());
+        let before = s.write_generation();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        // All futures are created (and their writes queued) before any is awaited, on one
+        // thread: no thread waits on the writer, and the writer still sees them all.
+        let results = runtime.block_on(async {
+            let pending: Vec<_> = (0..N)
+                .map(|i| {
+                    let t2 = t.clone();
+                    let name = if i == N / 2 {
+                        "TAKEN".to_string()
+                    } else {
+                        format!("user{i}")
+                    };
+                    s.write_queued(move |c| {
+                        users::insert(c, reg(), &t2, new_user(&format!("u{i:02}"), &name))
+                    })
+                    .ok()
+                    .expect("SQLite queues writes")
+                })
+                .collect();
+            let mut results = Vec::new();
+            for p in pending {
+                results.push(p.await);
+            }
+            results
+        });
+        for (i, r) in results.iter().enumerate() {
+            if i == N / 2 {
+                assert!(
+                    matches!(
+                        r,
+                        Err(StoreError::Conflict {
+                            attribute: "userName",
+                            ..
+                        })
+                    ),
+                    "{r:?}"
+                );
+            } else {
+                assert_eq!(r.as_ref().unwrap().resource["userName"], format!("user{i}"));
+            }
+        }
+        assert_eq!(s.write_generation(), before + N as u64);
+        // Durable once the future is ready: a new store on the file sees them.
+        let fresh = Store::open(&db.url, StoreOptions::default()).unwrap();
+        assert_eq!(fresh.read(|c| users::count(c, &t)).unwrap(), N as i64);
+        assert_eq!(fresh.read(|c| users::get(c, &t, "u12")).unwrap(), None);
+    }
+}

@@ -98,8 +98,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_body(&req, &body)?;
     projection(&req, &state, user_type(&state)?)?;
-    let st = state.clone();
-    let stored = blocking(move || svc::create(&st, &tenant.0.tenant, input)).await?;
+    let stored = svc::create_queued(&state, &tenant.0.tenant, input).await?;
     respond(&req, &state, StatusCode::CREATED, &(stored, Vec::new()))
 }
 

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use actix_web::web;
+
 use chrono::{DateTime, Utc};
 use scim_core::patch::{PatchRequest, apply};
 use scim_core::policy::{
@@ -24,6 +26,7 @@ use super::entitlements::{compile, on_new_user};
 use super::lifecycle::{LifecycleError, effects, handle};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
+use crate::http::blocking;
 use crate::secrets::{Secret, hash_secret};
 use crate::state::AppState;
 
@@ -96,11 +99,78 @@ fn lifecycle_error(e: LifecycleError) -> StoreError {
 
 /// POST /Users.
 pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredResource, ApiError> {
-    let rt = user_type(st)?;
-    let mut doc = prepare(&st.registry, rt, input, WriteMode::Create, None)?;
     let settings = settings(st, tenant)?;
+    let mut doc = checked_new(st, &settings, input)?;
+    let password = take_password(&mut doc, &settings)?;
+    let job = plan_create(st, tenant, doc, password, &settings)?;
+    settle_create(st.store.write(job)?)
+}
+
+/// POST /Users for an async handler. On SQLite with the tenant's settings cached (the common
+/// case under load) everything runs on the caller's thread and only the inserts wait for the
+/// writer, through [`scim_store::Store::write_queued`], with no blocking thread held: with
+/// one, each create paid two more thread wake-ups. Whatever may block takes a blocking
+/// thread as before: reading the settings, hashing a synced password (argon2), and every
+/// PostgreSQL write.
+pub async fn create_queued(
+    st: &web::Data<AppState>,
+    tenant: &TenantId,
+    input: Value,
+) -> Result<StoredResource, ApiError> {
+    let cached = st.settings.cached(tenant);
+    let Some(settings) = cached.filter(|_| st.store.queues_writes()) else {
+        let (st, tenant) = (st.clone(), tenant.clone());
+        return blocking(move || create(&st, &tenant, input)).await;
+    };
+    let mut doc = checked_new(st, &settings, input)?;
+    let sent = doc.get("password").and_then(Value::as_str);
+    let password = if password_decision(&settings, sent) == PasswordDecision::Keep {
+        let s = settings.clone();
+        let (taken, password) = blocking(move || {
+            let password = take_password(&mut doc, &s)?;
+            Ok((doc, password))
+        })
+        .await?;
+        doc = taken;
+        password
+    } else {
+        take_password(&mut doc, &settings)?
+    };
+    let job = plan_create(st, tenant, doc, password, &settings)?;
+    match st.store.write_queued(job) {
+        Ok(pending) => settle_create(pending.await?),
+        Err(job) => {
+            let st = st.clone();
+            settle_create(blocking(move || Ok(st.store.write(job)?)).await?)
+        }
+    }
+}
+
+/// A new user's document, prepared by core and checked against the tenant's rules.
+fn checked_new(st: &AppState, settings: &PolicySettings, input: Value) -> Result<Value, ApiError> {
+    let rt = user_type(st)?;
+    let doc = prepare(&st.registry, rt, input, WriteMode::Create, None)?;
     validate_user(&settings.validation, &doc)?;
-    let password_hash = match take_password(&mut doc, &settings)? {
+    Ok(doc)
+}
+
+/// What a create's write returns: the new user, or why its userName is held.
+type CreateOutcome = Result<StoredResource, Result<(), scim_core::error::Error>>;
+
+/// Derives everything a create writes, on the caller's thread, and returns the write itself:
+/// the SQLite writer thread, which every write of the process shares, then only runs the
+/// inserts.
+fn plan_create(
+    st: &AppState,
+    tenant: &TenantId,
+    doc: Value,
+    password: PasswordChange,
+    settings: &PolicySettings,
+) -> Result<
+    impl FnOnce(&mut scim_store::Conn<'_>) -> scim_store::Result<CreateOutcome> + Send + 'static,
+    ApiError,
+> {
+    let password_hash = match password {
         PasswordChange::Set(h) => Some(h),
         _ => None,
     };
@@ -110,7 +180,7 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
         PolicyOrigin::Provisioned,
         provider_active,
         false,
-        &settings,
+        settings,
         at,
     );
     let new = NewUser {
@@ -120,11 +190,9 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
         origin: Origin::Provisioned,
         now: at.naive_utc(),
     };
-    // Everything derivable happens here, on the request's thread: the SQLite writer thread,
-    // which every write of the process shares, then only runs the inserts.
     let prepared =
         users::prepare_insert(&st.registry, new, &decision.user, decision.sign_in_allowed)?;
-    let rules = compile(&settings, &st.registry)?;
+    let rules = compile(settings, &st.registry)?;
     let detail = json!({
         "userName": scim_core::resource::user_name(prepared.resource()),
         "externalId": scim_core::resource::external_id(prepared.resource()),
@@ -132,7 +200,7 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     });
     let registry = st.registry.clone();
     let tenant = tenant.clone();
-    let outcome = st.store.write(move |c| {
+    Ok(move |c: &mut scim_store::Conn<'_>| {
         if let Some(stored) = users::insert_prepared(c, &tenant, &prepared)? {
             effects(c, &tenant, &stored.id, &decision, Actor::Provider, at)?;
             let change = Change {
@@ -161,7 +229,11 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
         // The userName is held: by a user the provider deleted within the deactivation
         // delay, by a local account, or by a live provisioned user.
         taken(c, &registry, &tenant, &prepared, provider_active, at)
-    })?;
+    })
+}
+
+/// A create's answer from its write's outcome.
+fn settle_create(outcome: CreateOutcome) -> Result<StoredResource, ApiError> {
     match outcome {
         Ok(stored) => Ok(stored),
         Err(refusal) => Err(refusal
