@@ -251,7 +251,9 @@ fn queued_writes_from_one_async_thread_commit_together_and_durably() {
             // No writer queue: the write comes back unrun, for `write` on a blocking thread.
             let t2 = t.clone();
             let back = s.write_queued(move |c| users::count(c, &t2));
-            let f = back.err().expect("PostgreSQL has no writer queue");
+            let Err(f) = back else {
+                panic!("PostgreSQL has no writer queue");
+            };
             assert_eq!(s.write(f).unwrap(), 1);
             continue;
         }
@@ -274,8 +276,7 @@ fn queued_writes_from_one_async_thread_commit_together_and_durably() {
                     s.write_queued(move |c| {
                         users::insert(c, reg(), &t2, new_user(&format!("u{i:02}"), &name))
                     })
-                    .ok()
-                    .expect("SQLite queues writes")
+                    .unwrap_or_else(|_| panic!("SQLite queues writes"))
                 })
                 .collect();
             let mut results = Vec::new();
