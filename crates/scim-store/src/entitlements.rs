@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::keyed::keyed;
 use crate::lifecycle::{LifecycleRow, from_row};
 use crate::model::TenantId;
 use crate::users::{not_found, parse_resource};
@@ -196,6 +197,9 @@ fn write_row(
     let roles = serde_json::to_string(&entitlements.roles)
         .map_err(|e| StoreError::Database(format!("cannot serialize roles: {e}")))?;
     let tier = entitlements.admin_tier.as_str();
+    /// The two statements' prepared-cache keys (see [`keyed`]).
+    struct Upsert;
+    struct Insert;
     with_conn!(conn, |c| {
         let insert = diesel::insert_into(user_entitlements::table).values((
             user_entitlements::tenant_id.eq(tenant.as_str()),
@@ -207,19 +211,22 @@ fn write_row(
             user_entitlements::updated_at.eq(now),
         ));
         if replace {
-            insert
-                .on_conflict((user_entitlements::tenant_id, user_entitlements::user_id))
-                .do_update()
-                .set((
-                    user_entitlements::organization.eq(excluded(user_entitlements::organization)),
-                    user_entitlements::roles.eq(excluded(user_entitlements::roles)),
-                    user_entitlements::admin_tier.eq(excluded(user_entitlements::admin_tier)),
-                    user_entitlements::mapped.eq(excluded(user_entitlements::mapped)),
-                    user_entitlements::updated_at.eq(excluded(user_entitlements::updated_at)),
-                ))
-                .execute(&mut **c)?;
+            keyed::<Upsert, _>(
+                insert
+                    .on_conflict((user_entitlements::tenant_id, user_entitlements::user_id))
+                    .do_update()
+                    .set((
+                        user_entitlements::organization
+                            .eq(excluded(user_entitlements::organization)),
+                        user_entitlements::roles.eq(excluded(user_entitlements::roles)),
+                        user_entitlements::admin_tier.eq(excluded(user_entitlements::admin_tier)),
+                        user_entitlements::mapped.eq(excluded(user_entitlements::mapped)),
+                        user_entitlements::updated_at.eq(excluded(user_entitlements::updated_at)),
+                    )),
+            )
+            .execute(&mut **c)?;
         } else {
-            insert.execute(&mut **c)?;
+            keyed::<Insert, _>(insert).execute(&mut **c)?;
         }
     });
     Ok(())

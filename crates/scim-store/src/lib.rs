@@ -17,6 +17,7 @@ pub mod entitlements;
 pub mod error;
 pub mod groups;
 pub mod jobs;
+mod keyed;
 pub mod ldap_runs;
 pub mod lifecycle;
 pub mod members;

@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
+use crate::keyed::keyed;
 use crate::members::{self, GroupRef};
 use crate::model::{Origin, RawResource, StoredResource, TenantId};
 use crate::with_conn;
@@ -126,6 +127,8 @@ fn write_emails(
     emails: &[Email],
     clear_first: bool,
 ) -> Result<()> {
+    /// The insert's prepared-cache key (see [`keyed`]).
+    struct Key;
     with_conn!(conn, |c| {
         if clear_first {
             diesel::delete(
@@ -139,16 +142,15 @@ fn write_emails(
         // multi-row one is prepared afresh each time (users have one or two emails, and on
         // SQLite this runs on the one writer thread).
         for e in emails {
-            diesel::insert_into(user_emails::table)
-                .values((
-                    user_emails::tenant_id.eq(tenant.as_str()),
-                    user_emails::user_id.eq(user_id),
-                    user_emails::position.eq(e.position),
-                    user_emails::value_key.eq(e.value_key.as_str()),
-                    user_emails::type_.eq(e.kind.as_deref()),
-                    user_emails::is_primary.eq(e.primary),
-                ))
-                .execute(&mut **c)?;
+            keyed::<Key, _>(diesel::insert_into(user_emails::table).values((
+                user_emails::tenant_id.eq(tenant.as_str()),
+                user_emails::user_id.eq(user_id),
+                user_emails::position.eq(e.position),
+                user_emails::value_key.eq(e.value_key.as_str()),
+                user_emails::type_.eq(e.kind.as_deref()),
+                user_emails::is_primary.eq(e.primary),
+            )))
+            .execute(&mut **c)?;
         }
     });
     Ok(())

@@ -13,6 +13,7 @@ use super::columns::{Columns, columns};
 use super::{document_active, write_emails};
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
+use crate::keyed::keyed;
 use crate::lifecycle::state_json;
 use crate::model::{StoredResource, TenantId};
 use crate::with_conn;
@@ -105,38 +106,42 @@ pub fn insert_prepared(
     tenant: &TenantId,
     p: &PreparedUser,
 ) -> Result<Option<StoredResource>> {
+    /// The statement's prepared-cache key (see [`keyed`]).
+    struct Key;
     let (cols, lc) = (&p.cols, &p.lifecycle);
     let inserted = with_conn!(conn, |c| {
-        diesel::insert_into(users::table)
-            .values((
-                (
-                    users::tenant_id.eq(tenant.as_str()),
-                    users::id.eq(&p.id),
-                    users::user_name.eq(&cols.user_name),
-                    users::user_name_key.eq(&cols.user_name_key),
-                    users::external_id.eq(cols.external_id.as_deref()),
-                    users::display_name.eq(cols.display_name.as_deref()),
-                    users::active.eq(cols.active),
-                    users::password_hash.eq(p.password_hash.as_deref()),
-                    users::resource.eq(&cols.resource),
-                    users::search.eq(search_prepared(&p.search_text, &cols.search)),
-                    users::version.eq(1_i64),
-                    users::created_at.eq(p.now),
-                    users::updated_at.eq(p.now),
-                ),
-                (
-                    users::lifecycle_state.eq(Some(p.state.as_str())),
-                    users::lifecycle.eq(lc.state.name()),
-                    users::origin.eq(lc.origin.as_str()),
-                    users::legal_hold.eq(lc.legal_hold),
-                    users::provider_active.eq(lc.provider_active),
-                    users::mapped.eq(lc.mapped),
-                    users::sign_in_allowed.eq(p.sign_in_allowed),
-                ),
-            ))
-            .on_conflict_do_nothing()
-            .execute(&mut **c)
-            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
+        keyed::<Key, _>(
+            diesel::insert_into(users::table)
+                .values((
+                    (
+                        users::tenant_id.eq(tenant.as_str()),
+                        users::id.eq(&p.id),
+                        users::user_name.eq(&cols.user_name),
+                        users::user_name_key.eq(&cols.user_name_key),
+                        users::external_id.eq(cols.external_id.as_deref()),
+                        users::display_name.eq(cols.display_name.as_deref()),
+                        users::active.eq(cols.active),
+                        users::password_hash.eq(p.password_hash.as_deref()),
+                        users::resource.eq(&cols.resource),
+                        users::search.eq(search_prepared(&p.search_text, &cols.search)),
+                        users::version.eq(1_i64),
+                        users::created_at.eq(p.now),
+                        users::updated_at.eq(p.now),
+                    ),
+                    (
+                        users::lifecycle_state.eq(Some(p.state.as_str())),
+                        users::lifecycle.eq(lc.state.name()),
+                        users::origin.eq(lc.origin.as_str()),
+                        users::legal_hold.eq(lc.legal_hold),
+                        users::provider_active.eq(lc.provider_active),
+                        users::mapped.eq(lc.mapped),
+                        users::sign_in_allowed.eq(p.sign_in_allowed),
+                    ),
+                ))
+                .on_conflict_do_nothing(),
+        )
+        .execute(&mut **c)
+        .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
     });
     if inserted == 0 {
         return Ok(None);
