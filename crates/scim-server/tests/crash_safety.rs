@@ -18,11 +18,11 @@
 //! handed to the operating system, so the test catches a 2xx sent before the commit, a write
 //! split over two transactions, and a crash that leaves a half-written change. It cannot
 //! catch a missing fsync (the OS page cache survives a process kill). That part rests on the
-//! settings: every SQLite connection the store opens sets `journal_mode=WAL` and
-//! `synchronous=FULL` (`scim-store`'s `conn::SqlitePragmas`), under which each commit fsyncs
-//! the WAL before it returns, and a 2xx is sent only after the commit returned; the test
-//! checks the file is in WAL mode (its header), not the per-connection `synchronous`, which
-//! only the store's own connections can report. PostgreSQL's commit is durable unless the
+//! store: every SQLite connection it opens sets `journal_mode=WAL` (`scim-store`'s
+//! `conn::SqlitePragmas`), a write returns only after an fsync of the WAL that began after its
+//! commit (`scim-store`'s `wal_sync`, unit-tested there), and a 2xx is sent only after the
+//! write returned. The test checks the file is in WAL mode (its header), not the
+//! per-connection `synchronous`, which only the store's own connections can report. PostgreSQL's commit is durable unless the
 //! server runs with `fsync=off`, as the CI's throwaway PostgreSQL does: fine here, since only
 //! the scim-server process dies, and PostgreSQL goes on holding what it committed.
 //!

@@ -138,7 +138,8 @@ impl SqliteRole {
 
 /// PRAGMAs every SQLite connection gets: WAL so readers never block the writer, FULL sync so a
 /// committed write survives power loss (a 2xx means the change is on disk; the checkpointer
-/// syncs the database file before the WAL can be reused), foreign keys on, and a busy timeout
+/// syncs the database file before the WAL can be reused; the writer alone then moves to NORMAL
+/// when the WAL syncer takes over its fsyncs, see `start_syncer`), foreign keys on, a busy timeout
 /// so a checkpoint never surfaces as an error. Then what the role needs: the writer a large
 /// page cache and sub-journals in memory (every request runs in a savepoint, whose journal
 /// would otherwise spill to a temporary file), readers `query_only` and their cache share.
@@ -198,9 +199,9 @@ pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 /// Pool of PostgreSQL connections.
 pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// Called with the batch's commit outcome once the batch is over; it hands the job's own
-/// result to the waiting caller only if the commit succeeded.
-type Completion = Box<dyn FnOnce(Result<()>) + Send>;
+/// Called with the batch's commit outcome once the batch is over (committed and synced); it
+/// hands the job's own result to the waiting caller only if the commit succeeded.
+use crate::wal_sync::{Completion, WalSyncer};
 /// A write job: runs inside its own savepoint of the batch transaction.
 type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>;
 
@@ -227,9 +228,10 @@ impl Writer {
         checkpoints: Option<CheckpointSignal>,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
+        let syncer = start_syncer(&mut conn);
         let spawned = thread::Builder::new()
             .name("scim-sqlite-writer".into())
-            .spawn(move || writer_loop(&mut conn, rx, checkpoints.as_ref()));
+            .spawn(move || writer_loop(&mut conn, rx, checkpoints.as_ref(), syncer.as_ref()));
         let thread = match spawned {
             Ok(t) => Some(t),
             Err(e) => {
@@ -293,10 +295,44 @@ impl Drop for Writer {
     }
 }
 
+/// Starts the WAL syncer for the writer's database and lets the writer's COMMITs skip their
+/// own fsync (see [`crate::wal_sync`]). `None`, and the writer keeps `synchronous = FULL`, for
+/// a database without a WAL file (in memory) or when the thread can't start.
+fn start_syncer(conn: &mut SqliteConnection) -> Option<WalSyncer> {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Database {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    use diesel::RunQueryDsl;
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(conn)
+        .ok()?;
+    if !mode.journal_mode.eq_ignore_ascii_case("wal") {
+        return None;
+    }
+    let dbs: Vec<Database> = diesel::sql_query("PRAGMA database_list").load(conn).ok()?;
+    let main = dbs.into_iter().find(|d| d.name == "main")?;
+    if main.file.is_empty() {
+        return None;
+    }
+    let syncer = WalSyncer::start(format!("{}-wal", main.file).into())?;
+    conn.batch_execute("PRAGMA synchronous = NORMAL").ok()?;
+    Some(syncer)
+}
+
 fn writer_loop(
     conn: &mut SqliteConnection,
     rx: mpsc::Receiver<Job>,
     checkpoints: Option<&CheckpointSignal>,
+    syncer: Option<&WalSyncer>,
 ) {
     let mut batches: u64 = 0;
     let mut finishing = false;
@@ -307,6 +343,13 @@ fn writer_loop(
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
+        }
+        if syncer.is_some_and(WalSyncer::failed) {
+            // The WAL's contents are in doubt (see `wal_sync`): run nothing more.
+            for job in batch {
+                drop(job);
+            }
+            continue;
         }
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
@@ -334,8 +377,13 @@ fn writer_loop(
                 finishing = !checkpoint(conn, "PASSIVE");
             }
         }
-        for done in completions {
-            done(outcome.clone());
+        match (&outcome, syncer) {
+            (Ok(()), Some(syncer)) => syncer.after_sync(completions),
+            _ => {
+                for done in completions {
+                    done(outcome.clone());
+                }
+            }
         }
         // A batch that failed to commit may leave the connection mid-transaction; retry-safe
         // reset before the next batch.

@@ -6,10 +6,11 @@
 //! `scim-core` decided, in one transaction per request (resource row, membership diff, version
 //! bump, sync-log entry, outbox events and queue changes commit together or not at all).
 //!
-//! Durability: a call that returns `Ok` is on disk. SQLite runs in WAL mode with
-//! `synchronous=FULL`, and all writes go through one writer thread that commits concurrent
-//! requests together (group commit), so durable writes cost one fsync per batch. PostgreSQL
-//! commits each request's own transaction.
+//! Durability: a call that returns `Ok` is on disk. SQLite runs in WAL mode, and all writes go
+//! through one writer thread that commits concurrent requests together (group commit); a
+//! second thread fsyncs the WAL after each commit and only then lets the batch's callers
+//! return (`wal_sync`), so durable writes cost one fsync per batch and the writer does not
+//! wait for the disk. PostgreSQL commits each request's own transaction.
 
 pub mod conn;
 pub mod dialect;
@@ -34,6 +35,7 @@ pub mod tenants;
 pub mod testing;
 pub mod tokens;
 pub mod users;
+mod wal_sync;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -308,3 +308,34 @@ fn queued_writes_from_one_async_thread_commit_together_and_durably() {
         assert_eq!(fresh.read(|c| users::get(c, &t, "u12")).unwrap(), None);
     }
 }
+
+#[test]
+fn the_writer_leaves_its_wal_fsync_to_the_syncer_and_readers_keep_full() {
+    let db = TestDb::sqlite();
+    let level = |c: &mut scim_store::Conn<'_>| -> scim_store::Result<i32> {
+        #[derive(diesel::QueryableByName)]
+        struct Level {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            synchronous: i32,
+        }
+        use diesel::RunQueryDsl;
+        let scim_store::Conn::Sqlite(c) = c else {
+            panic!("an SQLite store")
+        };
+        let l: Level = diesel::sql_query("PRAGMA synchronous").get_result(*c)?;
+        Ok(l.synchronous)
+    };
+    // 1 is NORMAL (the commit doesn't fsync; `wal_sync` does before the write returns), 2 FULL.
+    assert_eq!(db.store.write(level).unwrap(), 1);
+    assert_eq!(db.store.read(level).unwrap(), 2);
+    // And a write still survives reopening (the syncer ran before `write` returned).
+    let t = tenant(&db.store);
+    let reopened = Store::open(&db.url, StoreOptions::default()).unwrap();
+    assert_eq!(
+        reopened
+            .read(|c| tenants::get(c, &t))
+            .unwrap()
+            .map(|x| x.id),
+        Some(t)
+    );
+}
