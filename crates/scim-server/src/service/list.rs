@@ -98,14 +98,14 @@ pub fn page(
                     ))
                 })
                 .collect::<Result<Vec<_>, ApiError>>()?;
-            remember(st, tenant, kind, query, &page, generation);
+            remember(st, tenant, kind, query, &page, generation, known.is_none());
             Ok((docs, page.total))
         }
         Kind::Groups => {
             let page: Page = st
                 .store
                 .read(|c| list_groups_after(c, &registry, tenant, query, cursor.as_ref(), known))?;
-            remember(st, tenant, kind, query, &page, generation);
+            remember(st, tenant, kind, query, &page, generation, known.is_none());
             let items = page
                 .resources
                 .iter()
@@ -202,13 +202,14 @@ fn mark(
             return Err(e.into());
         }
     };
-    let unchanged = (st.store.write_generation() == generation).then_some(generation);
-    st.cursors.keep_marks(tenant, kind, marks, unchanged);
+    let unchanged = st.store.write_generation() == generation;
+    st.cursors
+        .keep_marks(tenant, kind, marks, Some((generation, unchanged)));
     Ok(st.cursors.mark(tenant, kind, offset, generation))
 }
 
-/// Keeps where an unfiltered page ended and its total, when no write of this process went
-/// through the store while it was read (the total is then the one at `generation`).
+/// Keeps where an unfiltered page ended and, when it was `counted` for this page rather than
+/// reused, its total (see `crate::cursors` for when a total is kept).
 fn remember<R>(
     st: &AppState,
     tenant: &TenantId,
@@ -216,11 +217,14 @@ fn remember<R>(
     query: &ListQuery,
     page: &Page<R>,
     generation: u64,
+    counted: bool,
 ) {
     if let Some(next) = &page.next {
         st.cursors.keep(tenant, kind, next.clone());
     }
-    if scim_store::query::follows_cursor(query) && st.store.write_generation() == generation {
-        st.cursors.keep_total(tenant, kind, page.total, generation);
+    if counted && scim_store::query::follows_cursor(query) {
+        let unchanged = st.store.write_generation() == generation;
+        st.cursors
+            .keep_total(tenant, kind, page.total, generation, unchanged);
     }
 }
