@@ -482,3 +482,64 @@ fn delete_within_the_delay_purges_only_at_the_due_time() {
         assert_ne!(later.json()["id"], json!(user), "[{b}] {later:?}");
     });
 }
+
+/// Deleting a member changes every group it was in (it leaves them, their versions move), so
+/// each of those groups' sync log says so, whether the member was a user or a nested group.
+#[test]
+fn deleting_a_member_logs_the_change_of_each_group_it_leaves() {
+    each_backend(|lab| {
+        let b = lab.backend;
+        let user = lab.create_user("gil@example.com");
+        let group = |name: &str, members: serde_json::Value| {
+            let body = json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": name,
+                "members": members,
+            });
+            let r = lab.scim("POST", "/Groups", Some(&body));
+            assert_eq!(r.status, 201, "[{b}] {r:?}");
+            r.json()["id"].as_str().expect("id").to_string()
+        };
+        let child = group("Child", json!([{"value": user}]));
+        let parent = group("Parent", json!([{"value": user}, {"value": child}]));
+        let last_entry = |g: &str| {
+            let log = lab.sync_log(g);
+            let last = log.last().expect("an entry").clone();
+            (last.action, last.detail)
+        };
+
+        let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
+        for g in [&child, &parent] {
+            let (action, detail) = last_entry(g);
+            assert_eq!(action, "update", "[{b}] {detail}");
+            assert_eq!(
+                detail["memberOperations"],
+                json!([{"remove": [user]}]),
+                "[{b}]"
+            );
+            assert_eq!(detail["cause"], "member deleted", "[{b}]");
+        }
+
+        let r = lab.scim("DELETE", &format!("/Groups/{child}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
+        let (action, detail) = last_entry(&parent);
+        assert_eq!(action, "update", "[{b}] {detail}");
+        assert_eq!(
+            detail["memberOperations"],
+            json!([{"remove": [child]}]),
+            "[{b}]"
+        );
+        // A group nobody's member of gets no entry: the parent's log stays as it was.
+        let before = lab.sync_log(&parent).len();
+        let r = lab.scim("DELETE", &format!("/Groups/{parent}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
+        let after = lab.sync_log(&parent);
+        assert_eq!(after.len(), before + 1, "[{b}] only its own delete");
+        assert_eq!(
+            after.last().map(|l| l.action.as_str()),
+            Some("delete"),
+            "[{b}]"
+        );
+    });
+}

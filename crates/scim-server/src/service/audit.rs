@@ -2,6 +2,7 @@
 //! change itself: a change is never visible without its record, and a record never exists for
 //! a change that rolled back.
 
+use scim_store::members::GroupRef;
 use scim_store::outbox::{self, NewEvent};
 use scim_store::sync_log::{self, NewLogEntry};
 use scim_store::{Actor, Conn, TenantId};
@@ -55,5 +56,34 @@ pub(crate) fn record(
         })
         .collect();
     outbox::push_many(conn, tenant, &events)?;
+    Ok(())
+}
+
+/// Records, for each group that held `member`, the membership change that deleting `member`
+/// made: the store removes a deleted user or group from every group (and bumps their
+/// versions), and the sync log holds every change of a group, not only those a request named.
+/// Each entry reads as a PATCH removing the member would, with `cause` saying why.
+pub(crate) fn record_member_removed(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    at: chrono::NaiveDateTime,
+    member: &str,
+    groups: &[GroupRef],
+) -> scim_store::Result<()> {
+    for g in groups {
+        let change = Change {
+            at,
+            action: "update",
+            resource_type: "Group",
+            id: &g.id,
+            detail: json!({
+                "changed": [],
+                "memberOperations": [{"remove": [member]}],
+                "cause": "member deleted",
+            }),
+            events: vec!["group.updated"],
+        };
+        record(conn, tenant, change)?;
+    }
     Ok(())
 }

@@ -8,7 +8,7 @@ use scim_store::groups::{self, NewGroup};
 use scim_store::{Actor, Conn, StoreError, StoredResource, TenantId};
 use serde_json::{Value, json};
 
-use super::audit::{Change, record};
+use super::audit::{Change, record, record_member_removed};
 use super::entitlements::GroupWatch;
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
@@ -289,6 +289,10 @@ pub fn delete(
     st.store
         .write(move |c| {
             let watch = GroupWatch::start(c, &registry, &t, &i, None, true)?;
+            // The groups it was a member of, for their own sync-log entries.
+            let parents = scim_store::members::groups_of(c, &t, std::slice::from_ref(&i))?
+                .remove(&i)
+                .unwrap_or_default();
             groups::delete(c, &t, &i, expected, now)?;
             if let Some(w) = watch {
                 w.finish(c, &registry, &t, &[], Actor::Provider, now.and_utc())?;
@@ -301,7 +305,8 @@ pub fn delete(
                 detail: json!({}),
                 events: vec!["group.deleted"],
             };
-            record(c, &t, change)
+            record(c, &t, change)?;
+            record_member_removed(c, &t, now, &i, &parents)
         })
         .map_err(write_error("Group"))
 }

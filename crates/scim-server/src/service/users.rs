@@ -21,7 +21,7 @@ use scim_store::{
 };
 use serde_json::{Value, json};
 
-use super::audit::{Change, record};
+use super::audit::{Change, record, record_member_removed};
 use super::entitlements::{compile, on_new_user};
 use super::lifecycle::{LifecycleError, effects, handle};
 use super::{RETRIES, check_version, now, write_error};
@@ -504,6 +504,10 @@ pub fn delete(
             // Hide first: it takes the row (on PostgreSQL, its lock), so the version compared
             // next is the latest, and a write that committed after this request read the user
             // fails this DELETE's If-Match instead of both succeeding.
+            // The groups it leaves, for their own sync-log entries.
+            let groups = scim_store::members::groups_of(c, &t, std::slice::from_ref(&i))?
+                .remove(&i)
+                .unwrap_or_default();
             users::hide(c, &t, &i, at.naive_utc())?;
             if let Some(v) = expected {
                 let current = users::get_record(c, &t, &i)?.map_or(0, |r| r.stored.version);
@@ -529,7 +533,8 @@ pub fn delete(
                 detail: json!({}),
                 events: vec!["user.deleted"],
             };
-            record(c, &t, change)
+            record(c, &t, change)?;
+            record_member_removed(c, &t, at.naive_utc(), &i, &groups)
         })
         .map_err(write_error("User"))
 }

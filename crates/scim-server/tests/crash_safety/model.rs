@@ -144,6 +144,8 @@ pub enum GroupStep {
     Put,
     /// DELETE.
     Delete,
+    /// A member user was deleted (logged as the group's `update`, with `group.updated`).
+    MemberDeleted,
 }
 
 /// A group as acknowledged.
@@ -331,7 +333,7 @@ impl World {
     }
 
     /// A user the server deleted: it leaves every group, and each of those groups' versions
-    /// goes up by one (their membership changed).
+    /// goes up by one and its log gets an `update` (their membership changed).
     pub fn user_deleted(&mut self, id: &str) {
         if let Some(u) = self.users.get_mut(id) {
             u.deleted = true;
@@ -340,6 +342,7 @@ impl World {
         for g in self.groups.values_mut().filter(|g| !g.deleted) {
             if g.doc.members.remove(id) {
                 g.version += 1;
+                g.history.push(GroupStep::MemberDeleted);
             }
         }
     }

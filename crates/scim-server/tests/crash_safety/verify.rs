@@ -371,7 +371,9 @@ fn check_group(
         .iter()
         .map(|s| match s {
             GroupStep::Create => (counts(&["create"]), counts(&["group.created"])),
-            GroupStep::Patch => (counts(&["update"]), counts(&["group.updated"])),
+            GroupStep::Patch | GroupStep::MemberDeleted => {
+                (counts(&["update"]), counts(&["group.updated"]))
+            }
             GroupStep::Put => (counts(&["replace"]), counts(&["group.updated"])),
             GroupStep::Delete => (counts(&["delete"]), counts(&["group.deleted"])),
         })
