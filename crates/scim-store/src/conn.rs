@@ -231,7 +231,13 @@ impl Writer {
         let syncer = start_syncer(&mut conn);
         let spawned = thread::Builder::new()
             .name("scim-sqlite-writer".into())
-            .spawn(move || writer_loop(&mut conn, rx, checkpoints.as_ref(), syncer.as_ref()));
+            .spawn(move || {
+                writer_loop(&mut conn, rx, checkpoints.as_ref(), syncer.as_ref());
+                // Every committed batch is synced and answered before the connection closes
+                // (closing may checkpoint and remove the WAL the syncer would open).
+                drop(syncer);
+                drop(conn);
+            });
         let thread = match spawned {
             Ok(t) => Some(t),
             Err(e) => {

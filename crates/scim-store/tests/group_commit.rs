@@ -49,6 +49,15 @@ fn tenant(s: &Store) -> TenantId {
     s.write(|c| tenants::create(c, "acme", now())).unwrap().id
 }
 
+/// A tenant whose userName "Taken" is held (by user `taken`), for a write that collides.
+fn tenant_with_taken(s: &Store) -> TenantId {
+    let t = tenant(s);
+    let t2 = t.clone();
+    s.write(move |c| users::insert(c, reg(), &t2, new_user("taken", "Taken")))
+        .unwrap();
+    t
+}
+
 #[test]
 fn sixteen_threads_adding_members_lose_none() {
     const N: usize = 16;
@@ -120,10 +129,7 @@ fn a_failing_request_rolls_back_alone_and_the_batch_commits() {
     const N: usize = 32;
     for db in TestDb::all() {
         let s = &db.store;
-        let t = tenant(s);
-        let t2 = t.clone();
-        s.write(move |c| users::insert(c, reg(), &t2, new_user("taken", "Taken")))
-            .unwrap();
+        let t = tenant_with_taken(s);
 
         // On SQLite, occupy the writer so that every request below queues while it works and
         // the next batch takes them all together.
@@ -243,10 +249,7 @@ fn queued_writes_from_one_async_thread_commit_together_and_durably() {
     const N: usize = 24;
     for db in TestDb::all() {
         let s = &db.store;
-        let t = tenant(s);
-        let t2 = t.clone();
-        s.write(move |c| users::insert(c, reg(), &t2, new_user("taken", "Taken")))
-            .unwrap();
+        let t = tenant_with_taken(s);
         if db.kind() == BackendKind::Postgres {
             // No writer queue: the write comes back unrun, for `write` on a blocking thread.
             let t2 = t.clone();
