@@ -29,11 +29,8 @@ pub struct SettingsCache {
 impl SettingsCache {
     /// The tenant's settings, read from `store` when the cached copy is older than [`TTL`].
     pub fn get(&self, store: &Store, tenant: &TenantId) -> Result<Arc<PolicySettings>, ApiError> {
-        if let Ok(map) = self.entries.lock()
-            && let Some((at, s)) = map.get(tenant)
-            && at.elapsed() < TTL
-        {
-            return Ok(s.clone());
+        if let Some(s) = self.cached(tenant) {
+            return Ok(s);
         }
         let read = Arc::new(store.read(|c| policy_settings(c, tenant))?);
         if let Ok(mut map) = self.entries.lock() {

@@ -351,10 +351,9 @@ fn writer_loop(
             }
         }
         if syncer.is_some_and(WalSyncer::failed) {
-            // The WAL's contents are in doubt (see `wal_sync`): run nothing more.
-            for job in batch {
-                drop(job);
-            }
+            // The WAL's contents are in doubt (see `wal_sync`): run nothing more; the dropped
+            // jobs' callers hear that the writer is unavailable.
+            drop(batch);
             continue;
         }
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());

@@ -366,13 +366,14 @@ pub fn patch_reporting(
 
 /// Deletes the group: its own membership rows go with it (foreign-key cascade), and it is
 /// removed from every group it was a member of, whose version and `updated_at` are bumped.
+/// Returns the ids of those groups.
 pub fn delete(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     id: &str,
     expected_version: Option<i64>,
     now: NaiveDateTime,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
     let n = with_conn!(conn, |c| {
         diesel::delete(
@@ -386,8 +387,7 @@ pub fn delete(
     if n == 0 {
         return Err(missing_or_stale(conn, tenant, id));
     }
-    members::remove_member_everywhere(conn, tenant, id, now)?;
-    Ok(())
+    members::remove_member_everywhere(conn, tenant, id, now)
 }
 
 /// How many groups the tenant has.

@@ -240,12 +240,6 @@ impl Store {
         done
     }
 
-    /// Whether writes queue for one writer thread (SQLite), so [`Store::write_queued`] can
-    /// take them.
-    pub fn queues_writes(&self) -> bool {
-        matches!(&*self.inner, Backend::Sqlite { .. })
-    }
-
     /// Queues a write for the SQLite writer and returns a future of its result, ready once
     /// the write's batch has committed (durable, as with [`Store::write`]). An async caller
     /// awaits it without holding a thread: on a 2-core machine, handing each create to a

@@ -280,18 +280,20 @@ pub(crate) fn replace_all(
 
 /// Removes `member_id` from every group of the tenant and bumps those groups' version and
 /// `updated_at` (their membership changed, so their ETag must too). Used when a user or group
-/// is deleted, in the same transaction. Returns how many memberships were removed.
+/// is deleted, in the same transaction. Returns the ids of the groups it left, whose change
+/// the caller records (the sync log holds every change of a group).
 pub(crate) fn remove_member_everywhere(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     member_id: &str,
     now: NaiveDateTime,
-) -> Result<usize> {
-    let n = with_conn!(conn, |c| {
+) -> Result<Vec<String>> {
+    let left = with_conn!(conn, |c| {
         let containing = group_members::table
             .filter(group_members::tenant_id.eq(tenant.as_str()))
             .filter(group_members::member_id.eq(member_id))
             .select(group_members::group_id);
+        let left: Vec<String> = containing.load(&mut **c)?;
         diesel::update(
             groups::table
                 .filter(groups::tenant_id.eq(tenant.as_str()))
@@ -307,9 +309,10 @@ pub(crate) fn remove_member_everywhere(
                 .filter(group_members::tenant_id.eq(tenant.as_str()))
                 .filter(group_members::member_id.eq(member_id)),
         )
-        .execute(&mut **c)?
+        .execute(&mut **c)?;
+        left
     });
-    Ok(n)
+    Ok(left)
 }
 
 /// Checks each member (deduplicated, first occurrence wins) is a user or group of this tenant

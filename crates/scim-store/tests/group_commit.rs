@@ -260,7 +260,6 @@ fn queued_writes_from_one_async_thread_commit_together_and_durably() {
             assert_eq!(s.write(f).unwrap(), 1);
             continue;
         }
-        assert!(s.queues_writes());
         let before = s.write_generation();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

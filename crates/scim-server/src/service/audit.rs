@@ -2,7 +2,6 @@
 //! change itself: a change is never visible without its record, and a record never exists for
 //! a change that rolled back.
 
-use scim_store::members::GroupRef;
 use scim_store::outbox::{self, NewEvent};
 use scim_store::sync_log::{self, NewLogEntry};
 use scim_store::{Actor, Conn, TenantId};
@@ -59,23 +58,24 @@ pub(crate) fn record(
     Ok(())
 }
 
-/// Records, for each group that held `member`, the membership change that deleting `member`
-/// made: the store removes a deleted user or group from every group (and bumps their
-/// versions), and the sync log holds every change of a group, not only those a request named.
-/// Each entry reads as a PATCH removing the member would, with `cause` saying why.
+/// Records, for each group that held `member` (as the store's delete of it reports them), the
+/// membership change that deleting `member` made: the store removes a deleted user or group
+/// from every group (and bumps their versions), and the sync log holds every change of a
+/// group, not only those a request named. Each entry reads as a PATCH removing the member
+/// would, with `cause` saying why.
 pub(crate) fn record_member_removed(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     at: chrono::NaiveDateTime,
     member: &str,
-    groups: &[GroupRef],
+    groups: &[String],
 ) -> scim_store::Result<()> {
     for g in groups {
         let change = Change {
             at,
             action: "update",
             resource_type: "Group",
-            id: &g.id,
+            id: g,
             detail: json!({
                 "changed": [],
                 "memberOperations": [{"remove": [member]}],

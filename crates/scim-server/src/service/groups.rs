@@ -289,11 +289,7 @@ pub fn delete(
     st.store
         .write(move |c| {
             let watch = GroupWatch::start(c, &registry, &t, &i, None, true)?;
-            // The groups it was a member of, for their own sync-log entries.
-            let parents = scim_store::members::groups_of(c, &t, std::slice::from_ref(&i))?
-                .remove(&i)
-                .unwrap_or_default();
-            groups::delete(c, &t, &i, expected, now)?;
+            let parents = groups::delete(c, &t, &i, expected, now)?;
             if let Some(w) = watch {
                 w.finish(c, &registry, &t, &[], Actor::Provider, now.and_utc())?;
             }

@@ -57,22 +57,28 @@ fn settings(st: &AppState, tenant: &TenantId) -> Result<Arc<PolicySettings>, Api
 /// Removes the cleartext password from a prepared document and, when the tenant syncs
 /// passwords, hashes it (argon2id). The cleartext never reaches the store or a log.
 fn take_password(doc: &mut Value, settings: &PolicySettings) -> Result<PasswordChange, ApiError> {
-    let Some(obj) = doc.as_object_mut() else {
-        return Ok(PasswordChange::Keep);
-    };
-    let sent = match obj.remove("password") {
+    take_cleartext(doc, settings).map_or(Ok(PasswordChange::Keep), hash_password)
+}
+
+/// Removes the cleartext password from a prepared document; returns it only when the tenant
+/// keeps it (password sync on), for [`hash_password`], which an async caller runs on a
+/// blocking thread.
+fn take_cleartext(doc: &mut Value, settings: &PolicySettings) -> Option<Secret> {
+    let sent = match doc.as_object_mut()?.remove("password") {
         Some(Value::String(p)) => Some(p),
         _ => None,
     };
     match password_decision(settings, sent.as_deref()) {
-        PasswordDecision::Keep => {
-            let p = sent.unwrap_or_default();
-            hash_secret(&Secret::new(p))
-                .map(PasswordChange::Set)
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        }
-        PasswordDecision::Ignore | PasswordDecision::Absent => Ok(PasswordChange::Keep),
+        PasswordDecision::Keep => sent.map(Secret::new),
+        PasswordDecision::Ignore | PasswordDecision::Absent => None,
     }
+}
+
+/// The argon2id hash of a kept password.
+fn hash_password(password: Secret) -> Result<PasswordChange, ApiError> {
+    hash_secret(&password)
+        .map(PasswordChange::Set)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Refuses provider writes to a local account (created in the product, not by the provider).
@@ -106,35 +112,25 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     settle_create(st.store.write(job)?)
 }
 
-/// POST /Users for an async handler. On SQLite with the tenant's settings cached (the common
-/// case under load) everything runs on the caller's thread and only the inserts wait for the
-/// writer, through [`scim_store::Store::write_queued`], with no blocking thread held: with
+/// POST /Users for an async handler. With the tenant's settings cached (the common case under
+/// load) the create is derived on the caller's thread, and on SQLite only the inserts wait for
+/// the writer, through [`scim_store::Store::write_queued`], with no blocking thread held: with
 /// one, each create paid two more thread wake-ups. Whatever may block takes a blocking
 /// thread as before: reading the settings, hashing a synced password (argon2), and every
-/// PostgreSQL write.
+/// PostgreSQL write (`write_queued` hands it back).
 pub async fn create_queued(
     st: &web::Data<AppState>,
     tenant: &TenantId,
     input: Value,
 ) -> Result<StoredResource, ApiError> {
-    let cached = st.settings.cached(tenant);
-    let Some(settings) = cached.filter(|_| st.store.queues_writes()) else {
+    let Some(settings) = st.settings.cached(tenant) else {
         let (st, tenant) = (st.clone(), tenant.clone());
         return blocking(move || create(&st, &tenant, input)).await;
     };
     let mut doc = checked_new(st, &settings, input)?;
-    let sent = doc.get("password").and_then(Value::as_str);
-    let password = if password_decision(&settings, sent) == PasswordDecision::Keep {
-        let s = settings.clone();
-        let (taken, password) = blocking(move || {
-            let password = take_password(&mut doc, &s)?;
-            Ok((doc, password))
-        })
-        .await?;
-        doc = taken;
-        password
-    } else {
-        take_password(&mut doc, &settings)?
+    let password = match take_cleartext(&mut doc, &settings) {
+        Some(kept) => blocking(move || hash_password(kept)).await?,
+        None => PasswordChange::Keep,
     };
     let job = plan_create(st, tenant, doc, password, &settings)?;
     match st.store.write_queued(job) {
@@ -504,11 +500,7 @@ pub fn delete(
             // Hide first: it takes the row (on PostgreSQL, its lock), so the version compared
             // next is the latest, and a write that committed after this request read the user
             // fails this DELETE's If-Match instead of both succeeding.
-            // The groups it leaves, for their own sync-log entries.
-            let groups = scim_store::members::groups_of(c, &t, std::slice::from_ref(&i))?
-                .remove(&i)
-                .unwrap_or_default();
-            users::hide(c, &t, &i, at.naive_utc())?;
+            let groups = users::hide(c, &t, &i, at.naive_utc())?;
             if let Some(v) = expected {
                 let current = users::get_record(c, &t, &i)?.map_or(0, |r| r.stored.version);
                 if v != current {

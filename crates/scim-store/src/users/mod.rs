@@ -510,8 +510,7 @@ pub fn delete(
     if n == 0 {
         return Err(missing_or_stale(conn, tenant, id));
     }
-    members::remove_member_everywhere(conn, tenant, id, now)?;
-    Ok(())
+    members::remove_member_everywhere(conn, tenant, id, now).map(drop)
 }
 
 /// For each user id, the groups it is a direct member of (the read-only User `groups`
@@ -538,8 +537,13 @@ pub fn count(conn: &mut Conn<'_>, tenant: &TenantId) -> Result<i64> {
 /// A provider DELETE inside the deactivation delay: the user disappears from SCIM at once
 /// (reads, lists, filters and group memberships, which are removed as a DELETE would), but its
 /// row and data stay until the deactivation job purges them with [`delete`]. `NotFound` when
-/// the tenant has no such visible user.
-pub fn hide(conn: &mut Conn<'_>, tenant: &TenantId, id: &str, now: NaiveDateTime) -> Result<()> {
+/// the tenant has no such visible user. Returns the ids of the groups the user left.
+pub fn hide(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<String>> {
     let n = with_conn!(conn, |c| {
         diesel::update(
             users::table
@@ -553,7 +557,7 @@ pub fn hide(conn: &mut Conn<'_>, tenant: &TenantId, id: &str, now: NaiveDateTime
     if n == 0 {
         return Err(not_found(id));
     }
-    members::remove_member_everywhere(conn, tenant, id, now).map(|_| ())
+    members::remove_member_everywhere(conn, tenant, id, now)
 }
 
 /// Whether the user was deleted by the provider and waits for its purge.
