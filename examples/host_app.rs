@@ -91,6 +91,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // ...and the SCIM API under the prefix the host chooses.
             .service(scim_server::scope("/scim/v2", state.clone()))
     })
+    // actix keeps Nagle's algorithm on by default; a Group response written in several pieces
+    // then waits up to 40 ms for the client's delayed ACK. The binary turns it off too.
+    .tcp_nodelay(true)
     .bind("127.0.0.1:8090")?
     .run()
     .await?;

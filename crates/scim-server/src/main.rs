@@ -265,6 +265,12 @@ async fn serve(
                 web::scope("/admin/v1").configure(move |c| scim_server::configure_admin(c, state)),
             )
     });
+    // Nagle's algorithm held back the tail of any response written in more than one piece (a
+    // Group of a thousand members, a streamed list) until the client's delayed ACK, 40 ms
+    // later. One client PATCHing a 1 000-member group: 161/s with p99 45 ms before, 483/s with
+    // p99 4.5 ms after. Responses are written whole or in 256 KiB chunks, so there are no small
+    // writes for Nagle to merge.
+    let server = server.tcp_nodelay(true);
     let server = match tls {
         Some(config) => server.bind_rustls_0_23(bind, config)?,
         None => server.bind(bind)?,
