@@ -5,7 +5,6 @@
 //! approach vaultwarden takes). That keeps diesel's typed DSL, RETURNING and backend-specific
 //! SQL available, which a runtime `MultiConnection` can't offer.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -201,9 +200,16 @@ pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 /// Called with the batch's commit outcome once the batch is over (committed and synced); it
 /// hands the job's own result to the waiting caller only if the commit succeeded.
+use crate::replay::{self, Replayable};
 use crate::wal_sync::{Completion, WalSyncer};
-/// A write job: runs inside its own savepoint of the batch transaction.
-type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>;
+/// A write job of a batch.
+enum Job {
+    /// Runs once, inside its own savepoint of the batch transaction.
+    Once(Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>),
+    /// Runs first in a savepoint shared with the batch's other such jobs, and again alone if
+    /// one of them fails (see [`crate::replay`]).
+    Replayable(Box<dyn Replayable>),
+}
 
 /// The single SQLite writer. SQLite allows one writer at a time anyway; owning it in one thread
 /// lets concurrent requests share a transaction and its fsync (group commit), each inside its
@@ -274,15 +280,26 @@ impl Writer {
         F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
         S: FnOnce(Result<R>) + Send + 'static,
     {
-        let job: Job = Box::new(move |c: &mut SqliteConnection| {
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                c.transaction::<R, StoreError, _>(|c| f(&mut Conn::Sqlite(c)))
-            }))
-            .unwrap_or_else(|_| Err(StoreError::Database("a write operation panicked".into())));
+        let job = Job::Once(Box::new(move |c: &mut SqliteConnection| {
+            let outcome =
+                c.transaction::<R, StoreError, _>(|c| replay::guarded(|| f(&mut Conn::Sqlite(c))));
             Box::new(move |commit: Result<()>| reply(commit.and(outcome)))
-        });
+        }));
         self.queue
             .send(job)
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
+    }
+
+    /// [`submit`](Self::submit) for a job that may run twice (see [`crate::replay`]): `f` must
+    /// have no effect outside the transaction.
+    pub(crate) fn submit_replayable<R, F, S>(&self, f: F, reply: S) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut Conn<'_>) -> Result<R> + Send + 'static,
+        S: FnOnce(Result<R>) + Send + 'static,
+    {
+        self.queue
+            .send(Job::Replayable(Box::new(replay::Job::new(f, reply))))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
     }
 }
@@ -357,12 +374,23 @@ fn writer_loop(
             continue;
         }
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
+        let mut shared: Vec<Box<dyn Replayable>> = Vec::new();
+        let mut once = Vec::new();
+        for job in batch {
+            match job {
+                Job::Replayable(j) => shared.push(j),
+                Job::Once(j) => once.push(j),
+            }
+        }
+        // Jobs of one batch are concurrent requests: any order is a valid serial order.
         let committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
-            for job in batch.drain(..) {
+            replay::run_all(c, &mut shared);
+            for job in once.drain(..) {
                 completions.push(job(c));
             }
             Ok(())
         });
+        completions.extend(shared.into_iter().map(|j| j.finish()));
         // If BEGIN itself failed, the jobs were dropped unrun and their callers see the writer
         // as unavailable; otherwise every job learns the commit's outcome.
         let outcome = committed.map_err(|e| match e {

@@ -18,6 +18,9 @@ pub mod sqlite {
     pub fn placeholder(_n: usize) -> String {
         "?".to_string()
     }
+
+    /// `RETURNING` makes an insert keep a statement journal (see [`inserted_id!`]).
+    pub const RETURNING_JOURNALS: bool = true;
 }
 
 /// PostgreSQL side.
@@ -34,4 +37,41 @@ pub mod postgres {
     pub fn placeholder(n: usize) -> String {
         format!("${n}")
     }
+
+    /// `RETURNING` costs nothing extra: the id comes back in the same round trip.
+    pub const RETURNING_JOURNALS: bool = false;
+}
+
+diesel::define_sql_function! {
+    /// The rowid of this SQLite connection's last INSERT (never run on PostgreSQL).
+    fn last_insert_rowid() -> diesel::sql_types::BigInt;
+}
+
+/// Runs a single-row `$insert` (prepared under `$key`, see `keyed`) and returns the new row's
+/// `$id`, inside a [`with_conn!`](crate::with_conn) arm. On PostgreSQL with `RETURNING`, in
+/// the same round trip. On SQLite the insert runs plain and the rowid is asked for after it:
+/// SQLite runs `RETURNING` as a trigger, which makes the insert keep a statement journal (a
+/// copy of every page it changes). For the sync log and the outbox, written by every create on
+/// the one writer thread, that copy cost more than the second statement (writer 110 -> 94-99
+/// µs per create, BENCHMARKS.md).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! inserted_id {
+    ($c:expr, $key:ty, $insert:expr, $id:expr) => {{
+        use diesel::RunQueryDsl as _;
+        if RETURNING_JOURNALS {
+            /// The rowid query's prepared-cache key.
+            struct Rowid;
+            $crate::keyed::keyed::<$key, _>($insert)
+                .execute($c)
+                .and_then(|_| {
+                    $crate::keyed::keyed::<Rowid, _>(diesel::select(
+                        $crate::dialect::last_insert_rowid(),
+                    ))
+                    .get_result::<i64>($c)
+                })
+        } else {
+            $crate::keyed::keyed::<$key, _>($insert.returning($id)).get_result::<i64>($c)
+        }
+    }};
 }

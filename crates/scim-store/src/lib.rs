@@ -26,6 +26,7 @@ mod migrate;
 pub mod model;
 pub mod outbox;
 pub mod query;
+mod replay;
 pub mod schema;
 pub mod search;
 pub mod settings;
@@ -247,12 +248,17 @@ impl Store {
     /// in thread wake-ups. PostgreSQL has no writer queue, so `Err(f)` hands the write back
     /// for [`Store::write`] on a blocking thread.
     ///
+    /// `f` may run twice, and must have no effect outside the transaction: it first runs
+    /// beside the batch's other queued writes in one shared savepoint, and if any of them
+    /// fails, that savepoint is rolled back and each runs again alone in its own (see
+    /// `replay`). The caller gets its last run's result.
+    ///
     /// Dropping the future does not cancel the write: once queued, it commits or fails with
     /// its batch.
     pub fn write_queued<R, F>(&self, f: F) -> std::result::Result<PendingWrite<R>, F>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
+        F: FnMut(&mut Conn<'_>) -> Result<R> + Send + 'static,
     {
         let Backend::Sqlite { writer, .. } = &*self.inner else {
             return Err(f);
@@ -261,7 +267,7 @@ impl Store {
         let writes = self.writes.clone();
         // A writer that has stopped drops the job and `tx` with it; the receiver then reports
         // the writer unavailable, so the error needs no second path here.
-        let _ = writer.submit(f, move |result| {
+        let _ = writer.submit_replayable(f, move |result| {
             writes.fetch_add(1, Ordering::Release);
             let _ = tx.send(result);
         });

@@ -41,7 +41,6 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
 use crate::jobs::{add, prefixed, sqlite_numbered};
-use crate::keyed::keyed;
 use crate::model::TenantId;
 use crate::sync_log::check_no_secret;
 use crate::with_conn;
@@ -172,18 +171,14 @@ pub fn push_many(conn: &mut Conn<'_>, tenant: &TenantId, events: &[NewEvent]) ->
     let mut ids = Vec::with_capacity(events.len());
     for (e, (at, payload)) in events.iter().zip(&rows) {
         let id = with_conn!(&mut *conn, |c| {
-            keyed::<Key, _>(
-                diesel::insert_into(outbox::table)
-                    .values((
-                        outbox::tenant_id.eq(tenant.as_str()),
-                        outbox::created_at.eq(*at),
-                        outbox::kind.eq(&e.kind),
-                        outbox::user_id.eq(e.user_id.as_deref()),
-                        outbox::payload.eq(payload),
-                    ))
-                    .returning(outbox::id),
-            )
-            .get_result::<i64>(&mut **c)?
+            let insert = diesel::insert_into(outbox::table).values((
+                outbox::tenant_id.eq(tenant.as_str()),
+                outbox::created_at.eq(*at),
+                outbox::kind.eq(&e.kind),
+                outbox::user_id.eq(e.user_id.as_deref()),
+                outbox::payload.eq(payload),
+            ));
+            crate::inserted_id!(&mut **c, Key, insert, outbox::id)?
         });
         ids.push(id);
     }

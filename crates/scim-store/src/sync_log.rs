@@ -20,7 +20,6 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
-use crate::keyed::keyed;
 use crate::model::{Actor, TenantId};
 use crate::with_conn;
 
@@ -142,21 +141,16 @@ pub fn append(conn: &mut Conn<'_>, tenant: &TenantId, entry: &NewLogEntry) -> Re
     /// The insert's prepared-cache key (see [`keyed`]).
     struct Key;
     with_conn!(conn, |c| {
-        keyed::<Key, _>(
-            diesel::insert_into(sync_log::table)
-                .values((
-                    sync_log::tenant_id.eq(tenant.as_str()),
-                    sync_log::at.eq(at),
-                    sync_log::actor.eq(entry.actor.as_str()),
-                    sync_log::action.eq(&entry.action),
-                    sync_log::resource_type.eq(&entry.resource_type),
-                    sync_log::resource_id.eq(&entry.resource_id),
-                    sync_log::detail.eq(&detail),
-                ))
-                .returning(sync_log::id),
-        )
-        .get_result::<i64>(&mut **c)
-        .map_err(StoreError::from)
+        let insert = diesel::insert_into(sync_log::table).values((
+            sync_log::tenant_id.eq(tenant.as_str()),
+            sync_log::at.eq(at),
+            sync_log::actor.eq(entry.actor.as_str()),
+            sync_log::action.eq(&entry.action),
+            sync_log::resource_type.eq(&entry.resource_type),
+            sync_log::resource_id.eq(&entry.resource_id),
+            sync_log::detail.eq(&detail),
+        ));
+        crate::inserted_id!(&mut **c, Key, insert, sync_log::id).map_err(StoreError::from)
     })
 }
 

@@ -4,6 +4,7 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
 use std::time::Duration;
@@ -340,4 +341,113 @@ fn the_writer_leaves_its_wal_fsync_to_the_syncer_and_readers_keep_full() {
             .map(|x| x.id),
         Some(t)
     );
+}
+
+/// Queues `n` user inserts from one async thread and awaits them all. Write `i` first counts
+/// its run in `runs[i]`; `fail` says how it fails after its insert, if it does.
+#[expect(
+    clippy::panic,
+    reason = "a write that panics is what is tested; tests fail loudly"
+)]
+fn queue_inserts(
+    s: &Store,
+    t: &TenantId,
+    runs: &Arc<Vec<AtomicUsize>>,
+    fail: impl Fn(usize) -> Option<bool> + Copy + Send + 'static,
+) -> Vec<scim_store::Result<scim_store::model::StoredResource>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pending: Vec<_> = (0..runs.len())
+            .map(|i| {
+                let (t, runs) = (t.clone(), runs.clone());
+                s.write_queued(move |c| {
+                    runs[i].fetch_add(1, Ordering::SeqCst);
+                    let stored = users::insert(
+                        c,
+                        reg(),
+                        &t,
+                        new_user(&format!("q{i:02}"), &format!("q{i}")),
+                    )?;
+                    match fail(i) {
+                        Some(true) => panic!("write {i} panics after its insert"),
+                        Some(false) => Err(StoreError::Invalid(format!("write {i} fails"))),
+                        None => Ok(stored),
+                    }
+                })
+                .unwrap_or_else(|_| panic!("SQLite queues writes"))
+            })
+            .collect();
+        let mut results = Vec::new();
+        for p in pending {
+            results.push(p.await);
+        }
+        results
+    })
+}
+
+#[test]
+fn queued_writes_share_a_savepoint_and_rerun_alone_when_one_fails() {
+    const N: usize = 24;
+    let db = TestDb::sqlite();
+    let s = &db.store;
+    let t = tenant(s);
+    // All succeed: each ran once, in the shared savepoint.
+    let runs = Arc::new((0..N).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
+    let results = queue_inserts(s, &t, &runs, |_| None);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(runs.iter().all(|r| r.load(Ordering::SeqCst) == 1));
+
+    // Two fail after their insert (one with an error, one by panicking): each ran again alone,
+    // its insert is undone, and every other write of its batch committed.
+    let t = s.write(|c| tenants::create(c, "beta", now())).unwrap().id;
+    let runs = Arc::new((0..N).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
+    let results = queue_inserts(s, &t, &runs, |i| match i {
+        8 => Some(true),
+        16 => Some(false),
+        _ => None,
+    });
+    for (i, r) in results.iter().enumerate() {
+        match i {
+            8 => assert!(matches!(r, Err(StoreError::Database(m)) if m.contains("panicked"))),
+            16 => assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}"),
+            _ => assert_eq!(r.as_ref().unwrap().resource["userName"], format!("q{i}")),
+        }
+    }
+    // Write 8 failed in a shared run (it ends there: later writes of that batch run alone
+    // only); no write ran more than twice.
+    let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+    assert_eq!(runs[8], 2, "{runs:?}");
+    assert!(runs.iter().all(|&r| (1..=2).contains(&r)), "{runs:?}");
+    let fresh = Store::open(&db.url, StoreOptions::default()).unwrap();
+    assert_eq!(fresh.read(|c| users::count(c, &t)).unwrap(), N as i64 - 2);
+    for id in ["q08", "q16"] {
+        assert_eq!(fresh.read(|c| users::get(c, &t, id)).unwrap(), None);
+    }
+}
+
+#[test]
+fn a_panicking_write_rolls_back_and_releases_the_write_lock() {
+    let db = TestDb::sqlite();
+    let s = &db.store;
+    let t = tenant(s);
+    let t2 = t.clone();
+    let r = s.write(move |c| -> scim_store::Result<()> {
+        users::insert(c, reg(), &t2, new_user("p1", "panics"))?;
+        panic!("after the insert");
+    });
+    assert!(
+        matches!(r, Err(StoreError::Database(ref m)) if m.contains("panicked")),
+        "{r:?}"
+    );
+    let t2 = t.clone();
+    s.write(move |c| users::insert(c, reg(), &t2, new_user("p2", "next")))
+        .unwrap();
+    // The batch committed (not just released a savepoint left open by the unwinding): another
+    // store on the file can write, and sees the second insert but not the first.
+    let fresh = Store::open(&db.url, StoreOptions::default()).unwrap();
+    fresh.write(|c| tenants::create(c, "gamma", now())).unwrap();
+    assert_eq!(fresh.read(|c| users::count(c, &t)).unwrap(), 1);
+    assert_eq!(fresh.read(|c| users::get(c, &t, "p1")).unwrap(), None);
 }

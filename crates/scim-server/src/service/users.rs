@@ -155,7 +155,8 @@ type CreateOutcome = Result<StoredResource, Result<(), scim_core::error::Error>>
 
 /// Derives everything a create writes, on the caller's thread, and returns the write itself:
 /// the SQLite writer thread, which every write of the process shares, then only runs the
-/// inserts.
+/// inserts. The write touches nothing but its transaction, so the writer may run it twice
+/// (`write_queued`).
 fn plan_create(
     st: &AppState,
     tenant: &TenantId,
@@ -163,7 +164,7 @@ fn plan_create(
     password: PasswordChange,
     settings: &PolicySettings,
 ) -> Result<
-    impl FnOnce(&mut scim_store::Conn<'_>) -> scim_store::Result<CreateOutcome> + Send + 'static,
+    impl FnMut(&mut scim_store::Conn<'_>) -> scim_store::Result<CreateOutcome> + Send + 'static,
     ApiError,
 > {
     let password_hash = match password {
@@ -204,7 +205,7 @@ fn plan_create(
                 action: "create",
                 resource_type: "User",
                 id: &stored.id,
-                detail,
+                detail: detail.clone(),
                 events: vec![],
             };
             record(c, &tenant, change)?;
