@@ -1,4 +1,5 @@
-//! The deactivation worker: runs due deactivation jobs through the policy.
+//! The deactivation worker: runs due deactivation jobs through the policy, and purges the
+//! users the provider deleted once nothing protects them (`users::due_purges`).
 //!
 //! Every instance runs one. Jobs are claimed with a lease (`FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL, a single-statement claim on SQLite), and a job's effect and its completion
@@ -17,6 +18,29 @@ use scim_store::{Actor, jobs, lifecycle, users};
 
 use crate::service::lifecycle::{apply, policy_settings};
 use crate::state::AppState;
+
+/// Destroys a user the provider deleted, now that nothing protects it any more, and logs it.
+fn purge(
+    c: &mut scim_store::Conn<'_>,
+    tenant: &scim_store::TenantId,
+    user: &str,
+    now: chrono::NaiveDateTime,
+) -> scim_store::Result<()> {
+    users::delete(c, tenant, user, None, now)?;
+    sync_log::append(
+        c,
+        tenant,
+        &NewLogEntry {
+            at: now,
+            actor: Actor::System,
+            action: "purge".to_string(),
+            resource_type: "User".to_string(),
+            resource_id: user.to_string(),
+            detail: serde_json::json!({"reason": "provider_delete"}),
+        },
+    )?;
+    Ok(())
+}
 
 /// Longest sleep between looks at the queue.
 pub const MAX_SLEEP: Duration = Duration::from_secs(1);
@@ -87,19 +111,7 @@ impl DeactivationWorker {
                     }
                 ) && users::is_hidden(c, &job.tenant_id, &job.user_id)?
                 {
-                    users::delete(c, &job.tenant_id, &job.user_id, None, now.naive_utc())?;
-                    sync_log::append(
-                        c,
-                        &job.tenant_id,
-                        &NewLogEntry {
-                            at: now.naive_utc(),
-                            actor: Actor::System,
-                            action: "purge".to_string(),
-                            resource_type: "User".to_string(),
-                            resource_id: job.user_id.clone(),
-                            detail: serde_json::json!({"reason": "provider_delete"}),
-                        },
-                    )?;
+                    purge(c, &job.tenant_id, &job.user_id, now.naive_utc())?;
                 }
                 Ok(true)
             });
@@ -108,6 +120,38 @@ impl DeactivationWorker {
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "deactivation job failed; it will be retried when its lease ends")
+                }
+            }
+        }
+        Ok(done + self.purge_due()?)
+    }
+
+    /// Purges the users the provider deleted whose `purge_after` has passed and that no job
+    /// or legal hold keeps (`users::due_purges`): those already deactivated or blocked when
+    /// deleted, and those whose hold was released after their job ran. Returns how many.
+    fn purge_due(&self) -> scim_store::Result<usize> {
+        let now = self.state.clock.now().naive_utc();
+        let due = self
+            .state
+            .store
+            .read(move |c| users::due_purges(c, now, BATCH as i64))?;
+        let mut done = 0;
+        for (tenant, user) in due {
+            let outcome = self.state.store.write(move |c| {
+                // As a job does: the user's row first, then the check, so a re-create, a
+                // legal hold or another instance's purge that came first wins.
+                lifecycle::lock_user(c, &tenant, &user)?;
+                if !users::purge_is_due(c, &tenant, &user, now)? {
+                    return Ok(false);
+                }
+                purge(c, &tenant, &user, now)?;
+                Ok(true)
+            });
+            match outcome {
+                Ok(true) => done += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "purge failed; it will be retried on the next round")
                 }
             }
         }

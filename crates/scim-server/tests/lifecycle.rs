@@ -445,20 +445,8 @@ fn delete_within_the_delay_purges_only_at_the_due_time() {
         let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
         assert_eq!(r.status, 204, "[{b}] {r:?}");
         // At the due time: deactivated, then purged.
-        let deadline = std::time::Instant::now() + Duration::from_secs(8);
-        let present = |lab: &harness::Lab| {
-            let (t, u) = (lab.tenant.clone(), user.clone());
-            lab.db
-                .store
-                .read(move |c| scim_store::lifecycle::state_name(c, &t, &u))
-                .expect("read state")
-                .is_some()
-        };
-        while std::time::Instant::now() < deadline && present(lab) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
         assert!(
-            !present(lab),
+            lab.wait_purged(&user, Duration::from_secs(8)),
             "[{b}] the user was not purged at the due time"
         );
         let log = lab.sync_log(&user);
@@ -480,6 +468,75 @@ fn delete_within_the_delay_purges_only_at_the_due_time() {
         );
         assert_eq!(later.status, 201, "[{b}] {later:?}");
         assert_ne!(later.json()["id"], json!(user), "[{b}] {later:?}");
+    });
+}
+
+/// Entra disables a user before it deletes it: a DELETE of a user already deactivated (no job
+/// left to run) hides it at once and purges it once the delay has passed since the DELETE.
+/// Before, such a user stayed hidden and was never purged. Its userName is then free.
+#[test]
+fn deleting_a_deactivated_user_purges_it_after_the_delay() {
+    each_backend(|lab| {
+        let b = lab.backend;
+        lab.set_delay(1);
+        let user = lab.create_user("erin@example.com");
+        lab.set_active(&user, false);
+        lab.wait_state(&user, "deactivated", Duration::from_secs(8));
+        assert!(lab.open_job(&user).is_none(), "[{b}]");
+        let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
+        let get = lab.scim("GET", &format!("/Users/{user}"), None);
+        assert_eq!(get.status, 404, "[{b}]");
+        // Kept for the delay, so a re-create could still restore it.
+        assert!(lab.present(&user), "[{b}] purged before the delay");
+        assert!(
+            lab.wait_purged(&user, Duration::from_secs(8)),
+            "[{b}] a deactivated user the provider deleted was never purged\n{}",
+            lab.log_tail()
+        );
+        let log = lab.sync_log(&user);
+        let actions: Vec<&str> = log.iter().map(|l| l.action.as_str()).collect();
+        assert_eq!(actions.last(), Some(&"purge"), "[{b}] {actions:?}");
+        let later = lab.scim(
+            "POST",
+            "/Users",
+            Some(&harness::user_body("erin@example.com")),
+        );
+        assert_eq!(later.status, 201, "[{b}] {later:?}");
+        assert_ne!(later.json()["id"], json!(user), "[{b}] {later:?}");
+    });
+}
+
+/// A user the provider deleted while on legal hold keeps its data past the delay, however long
+/// the hold lasts, and is purged once the hold is released.
+#[test]
+fn a_deleted_user_on_legal_hold_is_purged_only_after_the_release() {
+    each_backend(|lab| {
+        let b = lab.backend;
+        lab.set_delay(1);
+        let user = lab.create_user("hal@example.com");
+        lab.set_active(&user, false);
+        lab.wait_state(&user, "deactivated", Duration::from_secs(8));
+        lab.legal_hold(&user, true);
+        let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
+        assert_eq!(r.status, 204, "[{b}] {r:?}");
+        // Well past the delay and several worker rounds: still there.
+        std::thread::sleep(Duration::from_millis(3500));
+        assert!(lab.present(&user), "[{b}] purged while on legal hold");
+        lab.legal_hold(&user, false);
+        assert!(
+            lab.wait_purged(&user, Duration::from_secs(8)),
+            "[{b}] not purged after the hold was released\n{}",
+            lab.log_tail()
+        );
+        let log = lab.sync_log(&user);
+        let actions: Vec<&str> = log.iter().map(|l| l.action.as_str()).collect();
+        let released = actions.iter().position(|a| *a == "legal_hold_released");
+        let purged = actions.iter().position(|a| *a == "purge");
+        assert!(
+            matches!((released, purged), (Some(r), Some(p)) if r < p),
+            "[{b}] {actions:?}"
+        );
     });
 }
 

@@ -67,7 +67,7 @@ fn populated(store: &Store) -> (TenantId, TenantId) {
                 };
                 users::insert(c, &REGISTRY, &a, new)?;
                 if hidden(i) {
-                    users::hide(c, &a, &user_id(i), created(i))?;
+                    users::hide(c, &a, &user_id(i), created(i), created(i))?;
                 }
             }
             for i in 0..40 {

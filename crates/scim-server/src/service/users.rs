@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::audit::{Change, record, record_member_removed};
 use super::entitlements::{compile, on_new_user};
-use super::lifecycle::{LifecycleError, effects, handle};
+use super::lifecycle::{LifecycleError, effects, handle, policy_settings};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::http::blocking;
@@ -500,8 +500,12 @@ pub fn delete(
         .write(move |c| {
             // Hide first: it takes the row (on PostgreSQL, its lock), so the version compared
             // next is the latest, and a write that committed after this request read the user
-            // fails this DELETE's If-Match instead of both succeeding.
-            let groups = users::hide(c, &t, &i, at.naive_utc())?;
+            // fails this DELETE's If-Match instead of both succeeding. The row may be purged
+            // once the tenant's delay has passed (the worker waits out a legal hold or a
+            // pending job); a re-create before then restores it.
+            let delay = policy_settings(c, &t)?.deactivation_delay_secs;
+            let purge_after = scim_core::policy::due_after(at, delay).naive_utc();
+            let groups = users::hide(c, &t, &i, at.naive_utc(), purge_after)?;
             if let Some(v) = expected {
                 let current = users::get_record(c, &t, &i)?.map_or(0, |r| r.stored.version);
                 if v != current {

@@ -29,6 +29,9 @@ enum Lc {
         delete: bool,
     },
     Deactivated,
+    /// Deleted by the provider while deactivated (no job): the worker purges it once the
+    /// delay has passed since the delete.
+    DeletedWhileDeactivated,
     /// The worker purged the deleted user's row.
     Purged,
 }
@@ -257,7 +260,7 @@ fn expect_user_step(step: UserStep, state: Option<Lc>) -> Result<(Counts, Counts
         (UserStep::Delete, Some(Lc::Deactivated)) => (
             counts(&["delete"]),
             counts(&["user.deleted"]),
-            Lc::Deactivated,
+            Lc::DeletedWhileDeactivated,
         ),
         _ => return Err(bad()),
     })
@@ -269,6 +272,14 @@ fn walk_user(u: &User, txs: &[Tx]) -> Result<Lc, String> {
     let mut state: Option<Lc> = None;
     let mut steps = u.history.iter();
     for tx in txs {
+        if tx.system && state == Some(Lc::DeletedWhileDeactivated) {
+            // No job to run: the purge alone, once the delay since the delete has passed.
+            if tx.actions != counts(&["purge"]) || !tx.events.is_empty() {
+                return Err(format!("the worker's purge at {} is {tx:?}", tx.at));
+            }
+            state = Some(Lc::Purged);
+            continue;
+        }
         if tx.system {
             let Some(Lc::Pending { delete }) = state else {
                 return Err(format!("the worker acted in state {state:?}: {tx:?}"));
@@ -337,7 +348,7 @@ fn check_user(
         Lc::Active => ("active", None),
         Lc::Pending { delete: false } => ("pending_deactivation", Some("provider_inactive")),
         Lc::Pending { delete: true } => ("pending_deactivation", Some("provider_delete")),
-        Lc::Deactivated => ("deactivated", None),
+        Lc::Deactivated | Lc::DeletedWhileDeactivated => ("deactivated", None),
         Lc::Purged => return Err("purged, yet the row is there".into()),
     };
     if (word.as_deref(), job_reason) != (Some(want.0), want.1) {

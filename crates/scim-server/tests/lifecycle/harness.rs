@@ -329,6 +329,25 @@ impl Lab {
             .expect("user exists")
     }
 
+    /// Whether the user's row still exists (hidden or not): false once it was purged.
+    pub fn present(&self, user: &str) -> bool {
+        let (t, u) = (self.tenant.clone(), user.to_string());
+        self.db
+            .store
+            .read(move |c| scim_store::lifecycle::state_name(c, &t, &u))
+            .expect("read state")
+            .is_some()
+    }
+
+    /// Polls until the user's row is gone; false if it is still there after `within`.
+    pub fn wait_purged(&self, user: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline && self.present(user) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        !self.present(user)
+    }
+
     /// Polls the state (from the database) until it is `want`; returns how long it took.
     /// Panics after `within`, with the state seen and the server's log.
     #[track_caller]

@@ -161,6 +161,7 @@ diesel::table! {
         mapped -> Bool,
         sign_in_allowed -> Bool,
         deleted_at -> Nullable<Timestamp>,
+        purge_after -> Nullable<Timestamp>,
     }
 }
 

@@ -36,11 +36,13 @@ use crate::with_conn;
 mod active;
 mod columns;
 mod prepared;
+mod purge;
 mod types;
 
 pub(crate) use active::{document_active, set_document_active};
 use columns::{Email, columns};
 pub use prepared::{PreparedUser, insert_prepared, prepare_insert};
+pub use purge::{due_purges, purge_is_due};
 pub use types::{NewUser, PasswordChange, UserRecord};
 
 /// Lifecycle a user starts in when `active` is true; policy moves it on with
@@ -536,13 +538,15 @@ pub fn count(conn: &mut Conn<'_>, tenant: &TenantId) -> Result<i64> {
 
 /// A provider DELETE inside the deactivation delay: the user disappears from SCIM at once
 /// (reads, lists, filters and group memberships, which are removed as a DELETE would), but its
-/// row and data stay until the deactivation job purges them with [`delete`]. `NotFound` when
-/// the tenant has no such visible user. Returns the ids of the groups the user left.
+/// row and data stay until they are purged with [`delete`]: by the deactivation job, or from
+/// `purge_after` on (see [`due_purges`]). `NotFound` when the tenant has no such visible user.
+/// Returns the ids of the groups the user left.
 pub fn hide(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     id: &str,
     now: NaiveDateTime,
+    purge_after: NaiveDateTime,
 ) -> Result<Vec<String>> {
     let n = with_conn!(conn, |c| {
         diesel::update(
@@ -551,7 +555,10 @@ pub fn hide(
                 .filter(users::id.eq(id))
                 .filter(users::deleted_at.is_null()),
         )
-        .set(users::deleted_at.eq(Some(now)))
+        .set((
+            users::deleted_at.eq(Some(now)),
+            users::purge_after.eq(Some(purge_after)),
+        ))
         .execute(&mut **c)?
     });
     if n == 0 {
@@ -584,7 +591,10 @@ pub fn unhide(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<bool> 
                 .filter(users::id.eq(id))
                 .filter(users::deleted_at.is_not_null()),
         )
-        .set(users::deleted_at.eq(None::<NaiveDateTime>))
+        .set((
+            users::deleted_at.eq(None::<NaiveDateTime>),
+            users::purge_after.eq(None::<NaiveDateTime>),
+        ))
         .execute(&mut **c)?
     });
     Ok(n > 0)

@@ -1,0 +1,2 @@
+DROP INDEX users_purge_due;
+ALTER TABLE users DROP COLUMN purge_after;
