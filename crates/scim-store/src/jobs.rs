@@ -23,6 +23,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::keyed::keyed;
 use crate::model::TenantId;
 use crate::with_conn;
 
@@ -153,16 +154,24 @@ pub fn schedule(
             placeholder(4),
             placeholder(5),
         );
-        diesel::sql_query(sql)
-            .bind::<Text, _>(tenant.as_str())
-            .bind::<Text, _>(user_id)
-            .bind::<Timestamp, _>(due_at)
-            .bind::<Text, _>(reason)
-            .bind::<Timestamp, _>(now)
-            .get_result::<JobRow>(&mut **c)?
+        // Prepared once per connection (the text is fixed per backend): diesel prepares a
+        // raw query afresh on every run otherwise, and on SQLite every deactivation runs
+        // this on the one writer thread.
+        keyed::<Schedule, _>(
+            diesel::sql_query(sql)
+                .bind::<Text, _>(tenant.as_str())
+                .bind::<Text, _>(user_id)
+                .bind::<Timestamp, _>(due_at)
+                .bind::<Text, _>(reason)
+                .bind::<Timestamp, _>(now),
+        )
+        .get_result::<JobRow>(&mut **c)?
     });
     Ok(row.into())
 }
+
+/// The prepared-cache key of [`schedule`]'s statement (see `keyed`).
+struct Schedule;
 
 /// Cancels the user's open job (the provider set `active` back to true in time, or an
 /// administrator acted). Returns whether there was one. A job a worker already holds is

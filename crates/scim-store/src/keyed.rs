@@ -15,8 +15,9 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// `Q`, cached under the type `K`. Sound only when every value of `Q` renders the same SQL
-/// text, as a single-row insert of a fixed column tuple does (a NULL is a bind, not SQL), and
-/// when `K` is used for no other statement shape: each call site declares its own key type.
+/// text on a given backend, as a single-row insert of a fixed column tuple does (a NULL is a
+/// bind, not SQL), and when `K` is used for no other statement shape: each call site declares
+/// its own key type. (The cache is per connection, so the text may differ between backends.)
 pub(crate) struct Keyed<K, Q> {
     query: Q,
     key: PhantomData<fn() -> K>,

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::audit::{Change, record, record_member_removed};
 use super::entitlements::{compile, on_new_user};
-use super::lifecycle::{LifecycleError, effects, handle, policy_settings};
+use super::lifecycle::{LifecycleError, effects, handle, handle_with, policy_settings};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::http::blocking;
@@ -422,6 +422,7 @@ fn update(
         let is = scim_core::resource::active(&doc).unwrap_or(true);
         let registry = st.registry.clone();
         let (t, i, version, at) = (tenant.clone(), id.to_string(), current.version, now_utc(st));
+        let policy = settings.clone();
         let result = st.store.write(move |c| {
             let mut stored = users::replace(
                 c,
@@ -458,7 +459,7 @@ fn update(
             if was != is {
                 // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
                 // the whole user, `active: true` included, on every profile change.
-                handle(
+                handle_with(
                     c,
                     &registry,
                     &t,
@@ -466,6 +467,7 @@ fn update(
                     LifecycleEvent::ProviderSetActive(is),
                     Actor::Provider,
                     at,
+                    &policy,
                 )
                 .map_err(lifecycle_error)?;
                 stored = users::get(c, &t, &i)?.unwrap_or(stored);
