@@ -319,24 +319,24 @@ impl Lab {
         self.cli_ok(&["legal-hold", verb, "--tenant", TENANT, user]);
     }
 
-    /// The state straight from the database (cheaper than the CLI, for tight timing).
-    pub fn state_in_db(&self, user: &str) -> String {
+    /// The state straight from the database (cheaper than the CLI, for tight timing); `None`
+    /// once the row is gone.
+    fn state_word(&self, user: &str) -> Option<String> {
         let (t, u) = (self.tenant.clone(), user.to_string());
         self.db
             .store
             .read(move |c| scim_store::lifecycle::state_name(c, &t, &u))
             .expect("read state")
-            .expect("user exists")
+    }
+
+    /// The state straight from the database; the user must exist.
+    pub fn state_in_db(&self, user: &str) -> String {
+        self.state_word(user).expect("user exists")
     }
 
     /// Whether the user's row still exists (hidden or not): false once it was purged.
     pub fn present(&self, user: &str) -> bool {
-        let (t, u) = (self.tenant.clone(), user.to_string());
-        self.db
-            .store
-            .read(move |c| scim_store::lifecycle::state_name(c, &t, &u))
-            .expect("read state")
-            .is_some()
+        self.state_word(user).is_some()
     }
 
     /// Polls until the user's row is gone; false if it is still there after `within`.
