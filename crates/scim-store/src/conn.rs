@@ -198,8 +198,6 @@ pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 /// Pool of PostgreSQL connections.
 pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// Called with the batch's commit outcome once the batch is over (committed and synced); it
-/// hands the job's own result to the waiting caller only if the commit succeeded.
 use crate::replay::{self, Replayable};
 use crate::wal_sync::{Completion, WalSyncer};
 /// A write job of a batch.
