@@ -42,6 +42,18 @@ fn purge(
     Ok(())
 }
 
+/// 1 when a job or purge took effect, 0 when it had nothing to do; a failure is logged with
+/// `retry` (its transaction rolled back, and it is tried again later) and counts 0.
+fn took_effect(outcome: scim_store::Result<bool>, retry: &str) -> usize {
+    match outcome {
+        Ok(acted) => usize::from(acted),
+        Err(e) => {
+            tracing::warn!(error = %e, "{retry}");
+            0
+        }
+    }
+}
+
 /// Longest sleep between looks at the queue.
 pub const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// How long a claimed job is this worker's.
@@ -115,13 +127,10 @@ impl DeactivationWorker {
                 }
                 Ok(true)
             });
-            match outcome {
-                Ok(true) => done += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "deactivation job failed; it will be retried when its lease ends")
-                }
-            }
+            done += took_effect(
+                outcome,
+                "deactivation job failed; it will be retried when its lease ends",
+            );
         }
         Ok(done + self.purge_due()?)
     }
@@ -147,13 +156,10 @@ impl DeactivationWorker {
                 purge(c, &tenant, &user, now)?;
                 Ok(true)
             });
-            match outcome {
-                Ok(true) => done += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "purge failed; it will be retried on the next round")
-                }
-            }
+            done += took_effect(
+                outcome,
+                "purge failed; it will be retried on the next round",
+            );
         }
         Ok(done)
     }

@@ -203,10 +203,10 @@ use crate::wal_sync::{Completion, WalSyncer};
 /// A write job of a batch.
 enum Job {
     /// Runs once, inside its own savepoint of the batch transaction.
-    Once(Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>),
+    Alone(Box<dyn Replayable>),
     /// Runs first in a savepoint shared with the batch's other such jobs, and again alone if
     /// one of them fails (see [`crate::replay`]).
-    Replayable(Box<dyn Replayable>),
+    Shared(Box<dyn Replayable>),
 }
 
 /// The single SQLite writer. SQLite allows one writer at a time anyway; owning it in one thread
@@ -278,13 +278,14 @@ impl Writer {
         F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
         S: FnOnce(Result<R>) + Send + 'static,
     {
-        let job = Job::Once(Box::new(move |c: &mut SqliteConnection| {
-            let outcome =
-                c.transaction::<R, StoreError, _>(|c| replay::guarded(|| f(&mut Conn::Sqlite(c))));
-            Box::new(move |commit: Result<()>| reply(commit.and(outcome)))
-        }));
+        // Run only alone, so only once: the closure is taken on its first run.
+        let mut f = Some(f);
+        let once = move |c: &mut Conn<'_>| match f.take() {
+            Some(f) => f(c),
+            None => Err(StoreError::Database("a write ran twice".into())),
+        };
         self.queue
-            .send(job)
+            .send(Job::Alone(Box::new(replay::Job::new(once, reply))))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
     }
 
@@ -297,7 +298,7 @@ impl Writer {
         S: FnOnce(Result<R>) + Send + 'static,
     {
         self.queue
-            .send(Job::Replayable(Box::new(replay::Job::new(f, reply))))
+            .send(Job::Shared(Box::new(replay::Job::new(f, reply))))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
     }
 }
@@ -371,26 +372,29 @@ fn writer_loop(
             drop(batch);
             continue;
         }
-        let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let mut shared: Vec<Box<dyn Replayable>> = Vec::new();
-        let mut once = Vec::new();
+        let mut alone: Vec<Box<dyn Replayable>> = Vec::new();
         for job in batch {
             match job {
-                Job::Replayable(j) => shared.push(j),
-                Job::Once(j) => once.push(j),
+                Job::Shared(j) => shared.push(j),
+                Job::Alone(j) => alone.push(j),
             }
         }
         // Jobs of one batch are concurrent requests: any order is a valid serial order.
         let committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
             replay::run_all(c, &mut shared);
-            for job in once.drain(..) {
-                completions.push(job(c));
+            for job in &mut alone {
+                job.run(c, true);
             }
             Ok(())
         });
-        completions.extend(shared.into_iter().map(|j| j.finish()));
-        // If BEGIN itself failed, the jobs were dropped unrun and their callers see the writer
-        // as unavailable; otherwise every job learns the commit's outcome.
+        let completions: Vec<Completion> = shared
+            .into_iter()
+            .chain(alone)
+            .map(|j| j.finish())
+            .collect();
+        // If BEGIN itself failed, no job ran and each caller hears the writer is unavailable;
+        // otherwise every job learns the commit's outcome.
         let outcome = committed.map_err(|e| match e {
             StoreError::Database(m) => StoreError::Unavailable(m),
             other => other,

@@ -1,15 +1,15 @@
-//! Jobs of a group-commit batch that share one savepoint, and run again alone if any of them
-//! fails.
+//! The writer's jobs: each runs alone in its own savepoint of the batch transaction, so a
+//! failing request rolls back alone; a job that may run twice shares one savepoint with the
+//! batch's other such jobs first, and runs again alone only if one of them fails.
 //!
-//! Each job of a batch runs in its own savepoint so that a failing request rolls back alone.
-//! SQLite copies every page a savepoint is the first to change into an in-memory journal, in
-//! 1 KB allocations, and the creates of a batch all change the same few pages (the ends of the
-//! users table, its indexes and the sync log): per create, that journal was 13% of the writer's
-//! time. Most writes succeed. So jobs that may run more than once (no effect outside the
-//! transaction) run together in one savepoint, which copies each page once per batch. If one
-//! of them fails, that savepoint is rolled back and each of them runs again in its own, as
-//! every other job does: the failing one rolls back alone, the rest commit, and each caller
-//! gets the outcome of its job's last run.
+//! SQLite copies every page a savepoint is the first to change into an in-memory journal, and
+//! the creates of a batch all change the same few pages (the ends of the users table, its
+//! indexes and the sync log). Queued creates (`Store::write_queued`, no effect outside the
+//! transaction) therefore run together in one savepoint, which copies each page once per batch
+//! instead of once per create. If one of them fails, that savepoint is rolled back and each of
+//! them runs again in its own: the failing one rolls back alone, the rest commit, and each
+//! caller gets the outcome of its job's last run. The gain measured was small (BENCHMARKS.md,
+//! session 6); most of the copies had come from `RETURNING` (see `dialect::inserted_id!`).
 
 use std::panic::AssertUnwindSafe;
 
@@ -20,7 +20,8 @@ use crate::Conn;
 use crate::error::{Result, StoreError};
 use crate::wal_sync::Completion;
 
-/// A job the writer may run twice: first beside the others of its batch, then alone.
+/// A job of a batch: run alone, or (when it may run twice) first beside the others of its
+/// batch and then, if one of them failed, alone.
 pub(crate) trait Replayable: Send {
     /// Runs the job. `alone`: in its own savepoint, its failure kept as its outcome (always
     /// `true`). Otherwise bare, inside the batch's shared savepoint: `false` when it failed,

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::audit::{Change, record, record_member_removed};
 use super::entitlements::{compile, on_new_user};
-use super::lifecycle::{LifecycleError, effects, handle, handle_with, policy_settings};
+use super::lifecycle::{LifecycleError, effects, handle, handle_with};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::http::blocking;
@@ -496,8 +496,12 @@ pub fn delete(
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
     check_origin(st, tenant, id, ProviderOp::Delete)?;
+    // The request's settings (the cached copy, as a PATCH uses) serve both the purge time and
+    // the lifecycle step.
+    let policy = settings(st, tenant)?;
     let registry = st.registry.clone();
     let (t, i, at) = (tenant.clone(), id.to_string(), now_utc(st));
+    let purge_after = scim_core::policy::due_after(at, policy.deactivation_delay_secs);
     st.store
         .write(move |c| {
             // Hide first: it takes the row (on PostgreSQL, its lock), so the version compared
@@ -505,16 +509,14 @@ pub fn delete(
             // fails this DELETE's If-Match instead of both succeeding. The row may be purged
             // once the tenant's delay has passed (the worker waits out a legal hold or a
             // pending job); a re-create before then restores it.
-            let delay = policy_settings(c, &t)?.deactivation_delay_secs;
-            let purge_after = scim_core::policy::due_after(at, delay).naive_utc();
-            let groups = users::hide(c, &t, &i, at.naive_utc(), purge_after)?;
+            let groups = users::hide(c, &t, &i, at.naive_utc(), purge_after.naive_utc())?;
             if let Some(v) = expected {
                 let current = users::get_record(c, &t, &i)?.map_or(0, |r| r.stored.version);
                 if v != current {
                     return Err(StoreError::VersionMismatch { current });
                 }
             }
-            handle(
+            handle_with(
                 c,
                 &registry,
                 &t,
@@ -522,6 +524,7 @@ pub fn delete(
                 LifecycleEvent::ProviderDelete,
                 Actor::Provider,
                 at,
+                &policy,
             )
             .map_err(lifecycle_error)?;
             let change = Change {

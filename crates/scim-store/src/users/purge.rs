@@ -19,6 +19,18 @@ use crate::with_conn;
 /// The state name of a user whose deactivation job is open (`LifecycleState::name`).
 const PENDING: &str = "pending_deactivation";
 
+/// What makes a user due to be purged at `$now`, inside a `with_conn!` arm (whose schema's
+/// `users` it names): hidden, past `purge_after`, not on legal hold, no pending job.
+macro_rules! due_at {
+    ($now:expr) => {
+        users::purge_after
+            .le($now)
+            .and(users::deleted_at.is_not_null())
+            .and(users::legal_hold.eq(false))
+            .and(users::lifecycle.ne(PENDING))
+    };
+}
+
 /// Up to `limit` hidden users due to be purged at `now`, oldest first, across all tenants (the
 /// worker serves every tenant): `(tenant, user id)`.
 pub fn due_purges(
@@ -28,10 +40,7 @@ pub fn due_purges(
 ) -> Result<Vec<(TenantId, String)>> {
     let rows: Vec<(String, String)> = with_conn!(conn, |c| {
         users::table
-            .filter(users::purge_after.le(now))
-            .filter(users::deleted_at.is_not_null())
-            .filter(users::legal_hold.eq(false))
-            .filter(users::lifecycle.ne(PENDING))
+            .filter(due_at!(now))
             .order(users::purge_after.asc())
             .limit(limit.max(0))
             .select((users::tenant_id, users::id))
@@ -53,10 +62,7 @@ pub fn purge_is_due(
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(id))
-            .filter(users::purge_after.le(now))
-            .filter(users::deleted_at.is_not_null())
-            .filter(users::legal_hold.eq(false))
-            .filter(users::lifecycle.ne(PENDING))
+            .filter(due_at!(now))
             .count()
             .get_result(&mut **c)?
     });
