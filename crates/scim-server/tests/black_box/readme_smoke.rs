@@ -84,7 +84,10 @@ fn readme_names_the_run_and_test_commands_and_ci_runs_the_tests() {
 fn the_readme_run_command_works_in_an_empty_directory() {
     let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
     let blocks = code_blocks(&readme);
-    let dir = tempfile::tempdir().expect("temp dir");
+    // Empty, but under target/: cargo finds the workspace's `.cargo/config.toml` from there as
+    // it does from a clone, so `cargo run` reuses the build `scripts/test-all` makes next
+    // instead of compiling a second copy of every dependency (CI has run out of disk on that).
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let port = free_port();
     let origin = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
