@@ -181,9 +181,15 @@ pub fn groups_of(
         }
     }
     for refs in out.values_mut() {
-        refs.sort_by_cached_key(|g| (fold_case(&g.display).into_owned(), g.id.clone()));
+        sort_group_refs(refs);
     }
     Ok(out)
+}
+
+/// The order of a member's `groups`: case-folded displayName, then id, in Rust so both
+/// backends agree whatever the database collation.
+pub(crate) fn sort_group_refs(refs: &mut [GroupRef]) {
+    refs.sort_by_cached_key(|g| (fold_case(&g.display).into_owned(), g.id.clone()));
 }
 
 /// Applies a PATCH's membership operations in request order, each as SQL on

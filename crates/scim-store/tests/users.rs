@@ -498,6 +498,69 @@ fn groups_of_users() {
     }
 }
 
+/// `GET /Users/{id}`'s one-statement read answers what `get_raw` and `groups_of` answer:
+/// the same document, the same sorted groups, nothing for another tenant's or a hidden user.
+#[test]
+fn one_user_with_its_groups_in_one_read() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        let other = tenant(s, "globex");
+        add_user(s, &t, "u1", "alice").unwrap();
+        add_user(s, &t, "u2", "bob").unwrap();
+        add_user(s, &t, "u3", "carol").unwrap();
+        add_user(s, &other, "u1", "alice").unwrap();
+        add_group(s, &t, "g1", "Zeta", &["u1", "u2"]);
+        add_group(s, &t, "g2", "alpha", &["u1", "u3"]);
+        add_group(s, &t, "g3", "Mid", &["u1"]);
+        add_group(s, &other, "g9", "Elsewhere", &["u1"]);
+
+        let (raw, groups) = s
+            .read(|c| users::get_raw_with_groups(c, &t, "u1"))
+            .unwrap()
+            .expect("u1");
+        let plain = s.read(|c| users::get_raw(c, &t, "u1")).unwrap().unwrap();
+        assert_eq!((raw.id.as_str(), raw.version), ("u1", plain.version));
+        assert_eq!(raw.text, plain.text, "{:?}", db.kind());
+        let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, ["g2", "g3", "g1"], "{:?}", db.kind());
+        let expected = s
+            .read(|c| users::groups_of(c, &t, &["u1".to_string()]))
+            .unwrap()
+            .remove("u1")
+            .unwrap();
+        assert_eq!(groups, expected);
+
+        // A user in no group has an empty list; another tenant's memberships never show.
+        let none = s.read(|c| users::get_raw_with_groups(c, &t, "u2")).unwrap();
+        assert_eq!(none.map(|(_, g)| g.len()), Some(1));
+        let theirs = s
+            .read(|c| users::get_raw_with_groups(c, &other, "u1"))
+            .unwrap()
+            .unwrap();
+        let theirs: Vec<&str> = theirs.1.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(theirs, ["g9"]);
+        add_user(s, &t, "u4", "dave").unwrap();
+        let lone = s.read(|c| users::get_raw_with_groups(c, &t, "u4")).unwrap();
+        assert_eq!(lone.map(|(r, g)| (r.id, g.len())), Some(("u4".into(), 0)));
+
+        // Unknown and hidden users are not found.
+        assert!(
+            s.read(|c| users::get_raw_with_groups(c, &t, "nope"))
+                .unwrap()
+                .is_none()
+        );
+        let t2 = t.clone();
+        s.write(move |c| users::hide(c, &t2, "u3", at(9), at(10)).map(|_| ()))
+            .unwrap();
+        assert!(
+            s.read(|c| users::get_raw_with_groups(c, &t, "u3"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
 #[test]
 fn delete_removes_memberships_in_the_same_transaction() {
     for db in TestDb::all() {

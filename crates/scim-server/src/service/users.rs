@@ -317,15 +317,9 @@ pub fn get(
     tenant: &TenantId,
     id: &str,
 ) -> Result<Option<(RawResource, Vec<GroupRef>)>, ApiError> {
-    Ok(st.store.read(|c| {
-        let Some(stored) = users::get_raw(c, tenant, id)? else {
-            return Ok(None);
-        };
-        let groups = users::groups_of(c, tenant, &[id.to_string()])?
-            .remove(id)
-            .unwrap_or_default();
-        Ok(Some((stored, groups)))
-    })?)
+    Ok(st
+        .store
+        .read(|c| users::get_raw_with_groups(c, tenant, id))?)
 }
 
 /// PUT /Users/{id}: readOnly values the client echoes (id, meta, groups) are ignored, as

@@ -174,6 +174,10 @@ macro_rules! resource_columns {
 
 pub(crate) type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
 
+// After `resource_columns!`, which it uses.
+mod one;
+pub use one::get_raw_with_groups;
+
 pub(crate) fn to_stored(
     (id, version, created_at, updated_at, text): ResourceRow,
 ) -> Result<StoredResource> {

@@ -1,0 +1,65 @@
+//! One user with its groups in one statement: what `GET /Users/{id}` answers.
+//!
+//! The user row and its group references used to be two statements. On SQLite each statement
+//! outside a transaction is its own read transaction, and beginning and ending one takes the WAL
+//! read lock (an `fcntl` pair and the shared-memory mutex, which the server's request threads
+//! contend on): 12% of a GET by id's CPU under load (`perf`, BENCHMARKS.md "session 7"). One
+//! statement takes the lock once, sees one snapshot, and on PostgreSQL is one round trip.
+
+use diesel::prelude::*;
+
+use super::{ResourceRow, raw_row};
+use crate::conn::Conn;
+use crate::error::Result;
+use crate::members::{GroupRef, sort_group_refs};
+use crate::model::{RawResource, TenantId};
+use crate::with_conn;
+
+/// The user (not one the provider deleted) and the groups it is a direct member of, sorted as
+/// [`crate::members::groups_of`] sorts them; `None` when the tenant has no such user. The
+/// document stays stored text.
+pub fn get_raw_with_groups(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<(RawResource, Vec<GroupRef>)>> {
+    // One row per membership (or one with no group), each repeating the user's columns; users
+    // are in few groups, and only the first row's document is kept.
+    let rows: Vec<(ResourceRow, Option<String>, Option<String>)> = with_conn!(conn, |c| {
+        users::table
+            .left_join(
+                group_members::table.on(group_members::tenant_id
+                    .eq(users::tenant_id)
+                    .and(group_members::member_id.eq(users::id))),
+            )
+            .left_join(
+                groups::table.on(groups::tenant_id
+                    .eq(group_members::tenant_id)
+                    .and(groups::id.eq(group_members::group_id))),
+            )
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .filter(users::deleted_at.is_null())
+            .select((
+                resource_columns!(),
+                groups::id.nullable(),
+                groups::display_name.nullable(),
+            ))
+            .load(&mut **c)?
+    });
+    let mut rows = rows.into_iter();
+    let Some((user, group, display)) = rows.next() else {
+        return Ok(None);
+    };
+    let mut refs: Vec<GroupRef> = std::iter::once((group, display))
+        .chain(rows.map(|(_, g, d)| (g, d)))
+        .filter_map(|(g, d)| {
+            Some(GroupRef {
+                id: g?,
+                display: d?,
+            })
+        })
+        .collect();
+    sort_group_refs(&mut refs);
+    Ok(Some((raw_row(user), refs)))
+}
