@@ -64,7 +64,13 @@ pub fn page(
         None if follows_cursor(query) => mark(st, tenant, kind, query.offset(), generation)?,
         None => None,
     };
-    let known = st.cursors.total(tenant, kind, generation);
+    // Only an unfiltered list may take the recount of an expired total (`PageCursors::total`):
+    // it is the one that keeps what it counts.
+    let known = if follows_cursor(query) {
+        st.cursors.total(tenant, kind, generation)
+    } else {
+        None
+    };
     match kind {
         Kind::Users => {
             let with_groups = projection.returns("groups");
