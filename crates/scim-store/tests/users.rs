@@ -498,8 +498,9 @@ fn groups_of_users() {
     }
 }
 
-/// `GET /Users/{id}`'s one-statement read answers what `get_raw` and `groups_of` answer:
-/// the same document, the same sorted groups, nothing for another tenant's or a hidden user.
+/// The one-statement reads of `GET /Users/{id}` and of the `userName eq` lookup answer what
+/// `get_raw` and `groups_of` answer: the same document, the same sorted groups, nothing for
+/// another tenant's or a hidden user.
 #[test]
 fn one_user_with_its_groups_in_one_read() {
     for db in TestDb::all() {
@@ -544,6 +545,13 @@ fn one_user_with_its_groups_in_one_read() {
         let lone = s.read(|c| users::get_raw_with_groups(c, &t, "u4")).unwrap();
         assert_eq!(lone.map(|(r, g)| (r.id, g.len())), Some(("u4".into(), 0)));
 
+        // By userName, ignoring case, the same answer.
+        let (by_name, name_groups) = s
+            .read(|c| users::visible_raw_by_user_name_with_groups(c, &t, "ALICE"))
+            .unwrap()
+            .expect("alice");
+        assert_eq!((by_name.id.as_str(), name_groups), ("u1", groups.clone()));
+
         // Unknown and hidden users are not found.
         assert!(
             s.read(|c| users::get_raw_with_groups(c, &t, "nope"))
@@ -558,6 +566,8 @@ fn one_user_with_its_groups_in_one_read() {
                 .unwrap()
                 .is_none()
         );
+        let carol = s.read(|c| users::visible_raw_by_user_name_with_groups(c, &t, "carol"));
+        assert!(carol.unwrap().is_none(), "hidden users are not looked up");
     }
 }
 

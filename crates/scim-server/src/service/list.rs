@@ -2,6 +2,8 @@
 //! attributes filled in only when the response shows them: User `groups` here, in one query
 //! per page; Group `members` while the response is sent (`handlers::stream`), never here.
 
+use std::collections::HashMap;
+
 use scim_core::filter::{CompareOp, Filter, Literal};
 use scim_core::projection::Projection;
 use scim_core::query::ListQuery;
@@ -76,12 +78,11 @@ pub fn page(
             let with_groups = projection.returns("groups");
             let lookup = point_lookup(query);
             let (page, mut groups) = st.store.read(|c| {
-                let page: Page<RawResource> = match lookup {
-                    Some(key) => lookup_page(c, tenant, key, query)?,
-                    None => {
-                        list_users_raw_after(c, &registry, tenant, query, cursor.as_ref(), known)?
-                    }
-                };
+                if let Some(key) = lookup {
+                    return lookup_page(c, tenant, key, query, with_groups);
+                }
+                let page =
+                    list_users_raw_after(c, &registry, tenant, query, cursor.as_ref(), known)?;
                 let groups = if with_groups && !page.resources.is_empty() {
                     let ids: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
                     scim_store::users::groups_of(c, tenant, &ids)?
@@ -159,27 +160,49 @@ pub fn point_lookup(query: &ListQuery) -> Option<PointKey<'_>> {
     }
 }
 
+/// Each user's group references, by user id.
+type GroupsOf = HashMap<String, Vec<GroupRef>>;
+
 /// The page of a [`point_lookup`], read by the key's index with the statements writes use
 /// (prepared once per connection) rather than a translated list query, parsed by SQLite on
 /// every call. Same answer: `userName` compares ignoring case (its folded key), `id` exactly,
-/// users the provider deleted are not listed, and `sortBy` cannot reorder one result.
+/// users the provider deleted are not listed, and `sortBy` cannot reorder one result. The
+/// user's group references come from the same statement when the projection shows them (one
+/// read transaction, see `scim_store::users::get_raw_with_groups`).
 fn lookup_page(
     c: &mut Conn<'_>,
     tenant: &TenantId,
     key: PointKey<'_>,
     query: &ListQuery,
-) -> scim_store::Result<Page<RawResource>> {
-    let found = match key {
-        PointKey::UserName(name) => scim_store::users::visible_raw_by_user_name(c, tenant, name)?,
-        PointKey::Id(id) => scim_store::users::get_raw(c, tenant, id)?,
+    with_groups: bool,
+) -> scim_store::Result<(Page<RawResource>, GroupsOf)> {
+    use scim_store::users;
+    let found = match (key, with_groups) {
+        (PointKey::UserName(name), true) => {
+            users::visible_raw_by_user_name_with_groups(c, tenant, name)?
+        }
+        (PointKey::Id(id), true) => users::get_raw_with_groups(c, tenant, id)?,
+        (PointKey::UserName(name), false) => {
+            users::visible_raw_by_user_name(c, tenant, name)?.map(|r| (r, Vec::new()))
+        }
+        (PointKey::Id(id), false) => users::get_raw(c, tenant, id)?.map(|r| (r, Vec::new())),
     };
     let total = u64::from(found.is_some());
     let on_page = query.offset() == 0 && query.count > 0;
-    Ok(Page {
-        resources: found.filter(|_| on_page).into_iter().collect(),
+    let mut groups = HashMap::new();
+    let resources = match found.filter(|_| on_page) {
+        Some((raw, refs)) => {
+            groups.insert(raw.id.clone(), refs);
+            vec![raw]
+        }
+        None => Vec::new(),
+    };
+    let page = Page {
+        resources,
         total,
         next: None,
-    })
+    };
+    Ok((page, groups))
 }
 
 /// The page mark at or before `offset`, reading the tenant's marks when none are valid and

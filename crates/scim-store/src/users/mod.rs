@@ -176,7 +176,7 @@ pub(crate) type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String
 
 // After `resource_columns!`, which it uses.
 mod one;
-pub use one::get_raw_with_groups;
+pub use one::{get_raw_with_groups, visible_raw_by_user_name_with_groups};
 
 pub(crate) fn to_stored(
     (id, version, created_at, updated_at, text): ResourceRow,

@@ -1,4 +1,5 @@
-//! One user with its groups in one statement: what `GET /Users/{id}` answers.
+//! One user with its groups in one statement: what `GET /Users/{id}` and a `userName eq`
+//! lookup answer.
 //!
 //! The user row and its group references used to be two statements. On SQLite each statement
 //! outside a transaction is its own read transaction, and beginning and ending one takes the WAL
@@ -7,6 +8,7 @@
 //! statement takes the lock once, sees one snapshot, and on PostgreSQL is one round trip.
 
 use diesel::prelude::*;
+use scim_core::filter::eval::fold_case;
 
 use super::{ResourceRow, raw_row};
 use crate::conn::Conn;
@@ -15,17 +17,11 @@ use crate::members::{GroupRef, sort_group_refs};
 use crate::model::{RawResource, TenantId};
 use crate::with_conn;
 
-/// The user (not one the provider deleted) and the groups it is a direct member of, sorted as
-/// [`crate::members::groups_of`] sorts them; `None` when the tenant has no such user. The
-/// document stays stored text.
-pub fn get_raw_with_groups(
-    conn: &mut Conn<'_>,
-    tenant: &TenantId,
-    id: &str,
-) -> Result<Option<(RawResource, Vec<GroupRef>)>> {
-    // One row per membership (or one with no group), each repeating the user's columns; users
-    // are in few groups, and only the first row's document is kept.
-    let rows: Vec<(ResourceRow, Option<String>, Option<String>)> = with_conn!(conn, |c| {
+/// One row per membership (or one with no group) of the visible user that `$key` selects,
+/// each repeating the user's columns, inside a `with_conn!` arm. Users are in few groups, and
+/// only the first row's document is kept ([`fold`]).
+macro_rules! user_with_groups {
+    ($c:expr, $tenant:expr, $key:expr) => {
         users::table
             .left_join(
                 group_members::table.on(group_members::tenant_id
@@ -37,20 +33,50 @@ pub fn get_raw_with_groups(
                     .eq(group_members::tenant_id)
                     .and(groups::id.eq(group_members::group_id))),
             )
-            .filter(users::tenant_id.eq(tenant.as_str()))
-            .filter(users::id.eq(id))
+            .filter(users::tenant_id.eq($tenant.as_str()))
+            .filter($key)
             .filter(users::deleted_at.is_null())
             .select((
                 resource_columns!(),
                 groups::id.nullable(),
                 groups::display_name.nullable(),
             ))
-            .load(&mut **c)?
-    });
-    let mut rows = rows.into_iter();
-    let Some((user, group, display)) = rows.next() else {
-        return Ok(None);
+            .load(&mut **$c)?
     };
+}
+
+type Row = (ResourceRow, Option<String>, Option<String>);
+
+/// The user (not one the provider deleted) and the groups it is a direct member of, sorted as
+/// [`crate::members::groups_of`] sorts them; `None` when the tenant has no such user. The
+/// document stays stored text.
+pub fn get_raw_with_groups(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<(RawResource, Vec<GroupRef>)>> {
+    let rows: Vec<Row> = with_conn!(conn, |c| { user_with_groups!(c, tenant, users::id.eq(id)) });
+    Ok(fold(rows))
+}
+
+/// [`get_raw_with_groups`] by userName, ignoring case (`super::visible_raw_by_user_name`):
+/// Okta's and Entra's `userName eq` lookup before every create.
+pub fn visible_raw_by_user_name_with_groups(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_name: &str,
+) -> Result<Option<(RawResource, Vec<GroupRef>)>> {
+    let key = fold_case(user_name);
+    let rows: Vec<Row> = with_conn!(conn, |c| {
+        user_with_groups!(c, tenant, users::user_name_key.eq(key.as_ref()))
+    });
+    Ok(fold(rows))
+}
+
+/// The user of the first row and the groups of all rows, sorted.
+fn fold(rows: Vec<Row>) -> Option<(RawResource, Vec<GroupRef>)> {
+    let mut rows = rows.into_iter();
+    let (user, group, display) = rows.next()?;
     let mut refs: Vec<GroupRef> = std::iter::once((group, display))
         .chain(rows.map(|(_, g, d)| (g, d)))
         .filter_map(|(g, d)| {
@@ -61,5 +87,5 @@ pub fn get_raw_with_groups(
         })
         .collect();
     sort_group_refs(&mut refs);
-    Ok(Some((raw_row(user), refs)))
+    Some((raw_row(user), refs))
 }
