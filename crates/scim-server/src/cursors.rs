@@ -150,15 +150,7 @@ impl PageCursors {
         if offset < MARKS_FROM {
             return false;
         }
-        let Ok(mut claims) = self.claims.lock() else {
-            return false;
-        };
-        let k = key(tenant, kind);
-        if claims.get(&k).is_some_and(|t| t.elapsed() < MARKS_CLAIM) {
-            return false;
-        }
-        claims.insert(k, Instant::now());
-        true
+        claim(&self.claims, key(tenant, kind), MARKS_CLAIM)
     }
 
     /// Keeps marks read from write generation `generation`, when no write went through
@@ -207,15 +199,12 @@ impl PageCursors {
         if !large || !within_grace(t.at) {
             return None;
         }
-        let mut recounts = self.recounts.lock().ok()?;
-        if recounts
-            .get(&k)
-            .is_some_and(|since| since.elapsed() < STALE_GRACE)
-        {
-            return Some(t.value);
+        // The one that takes the recount counts; the others keep the old total meanwhile.
+        if claim(&self.recounts, k, STALE_GRACE) {
+            None
+        } else {
+            Some(t.value)
         }
-        recounts.insert(k, Instant::now());
-        None
     }
 
     /// Keeps a total just counted from write generation `generation`, when no write went
@@ -260,6 +249,19 @@ fn held(claims: &Mutex<HashMap<Key, Instant>>, k: &Key, lasts: Duration) -> bool
     claims
         .lock()
         .is_ok_and(|c| c.get(k).is_some_and(|since| since.elapsed() < lasts))
+}
+
+/// Takes `claims`' claim on `k` for this request, unless another holds one ([`held`]);
+/// whether it was taken. Marks and recounts are claimed alike.
+fn claim(claims: &Mutex<HashMap<Key, Instant>>, k: Key, lasts: Duration) -> bool {
+    let Ok(mut c) = claims.lock() else {
+        return false;
+    };
+    if c.get(&k).is_some_and(|since| since.elapsed() < lasts) {
+        return false;
+    }
+    c.insert(k, Instant::now());
+    true
 }
 
 /// Whether marks describe a list of at least [`EXACT_BELOW`] entries (one mark per

@@ -167,8 +167,8 @@ type GroupsOf = HashMap<String, Vec<GroupRef>>;
 /// (prepared once per connection) rather than a translated list query, parsed by SQLite on
 /// every call. Same answer: `userName` compares ignoring case (its folded key), `id` exactly,
 /// users the provider deleted are not listed, and `sortBy` cannot reorder one result. The
-/// user's group references come from the same statement when the projection shows them (one
-/// read transaction, see `scim_store::users::get_raw_with_groups`).
+/// user's group references come from the same statement (one read transaction, see
+/// `scim_store::users::get_raw_with_groups`), kept when the projection shows them.
 fn lookup_page(
     c: &mut Conn<'_>,
     tenant: &TenantId,
@@ -177,22 +177,18 @@ fn lookup_page(
     with_groups: bool,
 ) -> scim_store::Result<(Page<RawResource>, GroupsOf)> {
     use scim_store::users;
-    let found = match (key, with_groups) {
-        (PointKey::UserName(name), true) => {
-            users::visible_raw_by_user_name_with_groups(c, tenant, name)?
-        }
-        (PointKey::Id(id), true) => users::get_raw_with_groups(c, tenant, id)?,
-        (PointKey::UserName(name), false) => {
-            users::visible_raw_by_user_name(c, tenant, name)?.map(|r| (r, Vec::new()))
-        }
-        (PointKey::Id(id), false) => users::get_raw(c, tenant, id)?.map(|r| (r, Vec::new())),
+    let found = match key {
+        PointKey::UserName(name) => users::visible_raw_by_user_name_with_groups(c, tenant, name)?,
+        PointKey::Id(id) => users::get_raw_with_groups(c, tenant, id)?,
     };
     let total = u64::from(found.is_some());
     let on_page = query.offset() == 0 && query.count > 0;
     let mut groups = HashMap::new();
     let resources = match found.filter(|_| on_page) {
         Some((raw, refs)) => {
-            groups.insert(raw.id.clone(), refs);
+            if with_groups {
+                groups.insert(raw.id.clone(), refs);
+            }
             vec![raw]
         }
         None => Vec::new(),

@@ -242,26 +242,6 @@ pub fn by_user_name(
     row.map(to_stored).transpose()
 }
 
-/// [`by_user_name`] among the users SCIM lists (not those the provider deleted, whose name
-/// stays taken until their purge), with the document left as stored text.
-pub fn visible_raw_by_user_name(
-    conn: &mut Conn<'_>,
-    tenant: &TenantId,
-    user_name: &str,
-) -> Result<Option<RawResource>> {
-    let key = fold_case(user_name);
-    let row: Option<ResourceRow> = with_conn!(conn, |c| {
-        users::table
-            .filter(users::tenant_id.eq(tenant.as_str()))
-            .filter(users::user_name_key.eq(key.as_ref()))
-            .filter(users::deleted_at.is_null())
-            .select(resource_columns!())
-            .get_result(&mut **c)
-            .optional()?
-    });
-    Ok(row.map(raw_row))
-}
-
 /// For local sign-in: the id, password hash (argon2 PHC string, if one was set) and whether
 /// sign-in is allowed of the user whose userName equals `user_name` ignoring case. The
 /// caller verifies the password and refuses sign-in when the flag is false.

@@ -59,8 +59,10 @@ pub fn get_raw_with_groups(
     Ok(fold(rows))
 }
 
-/// [`get_raw_with_groups`] by userName, ignoring case (`super::visible_raw_by_user_name`):
-/// Okta's and Entra's `userName eq` lookup before every create.
+/// [`get_raw_with_groups`] by userName, ignoring case (the folded key, as
+/// `super::by_user_name`), among the users SCIM lists (not those the provider deleted, whose
+/// name stays taken until their purge): Okta's and Entra's `userName eq` lookup before every
+/// create.
 pub fn visible_raw_by_user_name_with_groups(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
