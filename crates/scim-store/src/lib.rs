@@ -37,6 +37,11 @@ pub mod testing;
 pub mod tokens;
 pub mod users;
 mod wal_sync;
+#[expect(
+    unsafe_code,
+    reason = "a VFS layer is C callbacks over raw pointers; see the SAFETY notes"
+)]
+mod wal_vfs;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -113,9 +118,12 @@ impl Store {
     }
 
     fn open_sqlite(path: &str, options: &StoreOptions) -> Result<Store> {
-        let mut writer_conn = SqliteConnection::establish(path).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open SQLite file {path:?}: {e}"))
-        })?;
+        // The writer alone goes through the WAL-coalescing VFS (see `wal_vfs`).
+        let writer_url = wal_vfs::register().then(|| wal_vfs::uri(path)).flatten();
+        let mut writer_conn = SqliteConnection::establish(writer_url.as_deref().unwrap_or(path))
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot open SQLite file {path:?}: {e}"))
+            })?;
         SqlitePragmas {
             role: SqliteRole::Writer,
         }
