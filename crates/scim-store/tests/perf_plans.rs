@@ -362,6 +362,68 @@ fn the_checkpointer_empties_the_wal_once_writes_stop() {
     );
 }
 
+/// Under continuous writes the checkpointer never copies the whole WAL by itself (frames keep
+/// coming while it copies), so the WAL can only start over when the writer finishes the
+/// checkpoint between two batches; it does so right after each of the checkpointer's passes,
+/// four times a second. Each start writes a new WAL header with the next checkpoint sequence
+/// number (bytes 12..16, SQLite file format 4.1), which is what this counts.
+#[test]
+fn the_wal_starts_over_after_each_checkpointer_pass_under_continuous_writes() {
+    const THREADS: usize = 4;
+    let db = TestDb::sqlite();
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    let wal = format!("{path}-wal");
+    let t = db
+        .store
+        .write(|c| tenants::create(c, "steady", base()))
+        .unwrap()
+        .id;
+    let sequence = || {
+        let mut header = [0u8; 16];
+        std::fs::File::open(&wal)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+            .map_or(0, |()| {
+                u32::from_be_bytes([header[12], header[13], header[14], header[15]])
+            })
+    };
+    let before = sequence();
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(2000);
+    let handles: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let (store, t) = (db.store.clone(), t.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while std::time::Instant::now() < until {
+                    let (t, id) = (t.clone(), format!("s-{n}-{i}"));
+                    store
+                        .write(move |c| {
+                            let new = NewUser {
+                                resource: json!({"userName": id.clone(), "title": "x".repeat(2000)}),
+                                id,
+                                password_hash: None,
+                                origin: Origin::Provisioned,
+                                now: base(),
+                            };
+                            users::insert(c, &REGISTRY, &t, new)
+                        })
+                        .unwrap();
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let starts = sequence().wrapping_sub(before);
+    // About eight passes in two seconds; the writer's own fallback (every 1 024 batches) gives
+    // two to four starts here on its own, which is what this fails with.
+    assert!(
+        starts >= 5,
+        "the WAL started over {starts} times in 2 s of writes"
+    );
+}
+
 #[test]
 fn the_writer_and_checkpointer_threads_end_with_their_store() {
     const STORES: usize = 24;
