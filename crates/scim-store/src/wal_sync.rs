@@ -364,7 +364,10 @@ mod tests {
         let answered_early = !heard(&h).is_empty();
         // Let the first fsync return before asserting, so a failure can't leave it blocked.
         go_tx.send(()).unwrap_or_default();
-        assert!(overlapped, "the second fsync waited for the first to return");
+        assert!(
+            overlapped,
+            "the second fsync waited for the first to return"
+        );
         assert!(
             !answered_early,
             "a batch was answered before the fsync started ahead of it settled"
