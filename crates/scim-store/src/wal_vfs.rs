@@ -100,9 +100,11 @@ fn register_once() -> Option<Registered> {
 }
 
 /// The writer's database as a URI that selects this VFS, or `None` for a name that is already
-/// a URI or an in-memory database (left as they are).
+/// a URI or an in-memory database, or a path beginning with `//`, which a URI would read as a
+/// host name (all left as they are).
 pub(crate) fn uri(path: &str) -> Option<String> {
-    if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+    if path.is_empty() || path == ":memory:" || path.starts_with("file:") || path.starts_with("//")
+    {
         return None;
     }
     let mut uri = String::from("file:");
@@ -611,6 +613,7 @@ mod tests {
         assert!(odd.exists(), "the database was created elsewhere");
         assert_eq!(uri(":memory:"), None);
         assert_eq!(uri("file:x.db?mode=ro"), None);
+        assert_eq!(uri("//host/x.db"), None);
         assert_eq!(uri("rel/x.db").unwrap(), "file:rel/x.db?vfs=scim-wal");
     }
 
