@@ -234,6 +234,20 @@ unsafe fn wal<'a>(file: *mut ffi::sqlite3_file) -> &'a mut WalFile {
     unsafe { &mut *file.cast::<WalFile>() }
 }
 
+/// The WAL file behind SQLite's pointer with its buffer written out, or the error that writing
+/// it out gave: what every method that reads or changes the file needs first.
+///
+/// # Safety
+/// As for [`wal`].
+unsafe fn flushed<'a>(file: *mut ffi::sqlite3_file) -> std::result::Result<&'a mut WalFile, c_int> {
+    // SAFETY: see the function's contract.
+    let f = unsafe { wal(file) };
+    match f.flush() {
+        ffi::SQLITE_OK => Ok(f),
+        rc => Err(rc),
+    }
+}
+
 impl WalFile {
     /// Writes the buffered bytes out. After a failure the file stays poisoned.
     fn flush(&mut self) -> c_int {
@@ -386,23 +400,20 @@ unsafe extern "C" fn read(
 ) -> c_int {
     // SAFETY: a file opened by `open`; the arguments are SQLite's, passed on unchanged.
     unsafe {
-        let f = wal(file);
-        let rc = f.flush();
-        if rc != ffi::SQLITE_OK {
-            return rc;
+        match flushed(file) {
+            Ok(f) => real!(f.real, xRead, data, amount, offset),
+            Err(rc) => rc,
         }
-        real!(f.real, xRead, data, amount, offset)
     }
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
     // SAFETY: as in `read`.
     unsafe {
-        let f = wal(file);
-        let rc = f.flush();
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
+        let f = match flushed(file) {
+            Ok(f) => f,
+            Err(rc) => return rc,
+        };
         if f.log_end.is_some_and(|end| end > size) {
             // Whatever comes next starts from a shorter file; learn it from the next write.
             f.log_end = None;
@@ -414,24 +425,20 @@ unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int 
 unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
     // SAFETY: as in `read`.
     unsafe {
-        let f = wal(file);
-        let rc = f.flush();
-        if rc != ffi::SQLITE_OK {
-            return rc;
+        match flushed(file) {
+            Ok(f) => real!(f.real, xSync, flags),
+            Err(rc) => rc,
         }
-        real!(f.real, xSync, flags)
     }
 }
 
 unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
     // SAFETY: as in `read`.
     unsafe {
-        let f = wal(file);
-        let rc = f.flush();
-        if rc != ffi::SQLITE_OK {
-            return rc;
+        match flushed(file) {
+            Ok(f) => real!(f.real, xFileSize, size),
+            Err(rc) => rc,
         }
-        real!(f.real, xFileSize, size)
     }
 }
 
