@@ -48,6 +48,9 @@ const WAL_HEADER: i64 = 32;
 const FRAME_HEADER: i64 = 24;
 /// Buffered bytes that are written out even without a commit frame.
 const FLUSH_AT: usize = 4 << 20;
+/// Buffer capacity kept between transactions: a commit of 16 creates is about 90 frames
+/// (370 KB).
+const KEEP: usize = 1 << 20;
 /// Most bytes handed to the unix VFS in one write: it masks a write's length to 17 bits
 /// (`seekAndWriteFd`: `nBuf &= 0x1ffff`), so a longer one fails with SQLITE_FULL.
 const MAX_WRITE: usize = 124 << 10;
@@ -272,6 +275,9 @@ impl WalFile {
             at += chunk.len() as i64;
         }
         self.buf.clear();
+        // A bulk transaction can leave megabytes of capacity behind; keep what an ordinary
+        // batch needs (under the server's memory target, resident bytes count).
+        self.buf.shrink_to(KEEP);
         if rc != ffi::SQLITE_OK {
             self.poisoned = true;
         }
