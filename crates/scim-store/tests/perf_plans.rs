@@ -430,7 +430,14 @@ fn the_writer_and_checkpointer_threads_end_with_their_store() {
     // `comm` keeps 15 bytes of the writer's name, `scim-sqlite-writer`.
     for name in ["scim-checkpoint", "scim-sqlite-wri"] {
         let stores: Vec<TestDb> = (0..STORES).map(|_| TestDb::sqlite()).collect();
-        let during = threads_named(name);
+        // A thread takes its name once it first runs, which on a busy machine (other tests of
+        // this file keep writer threads busy) can be a while after its store has opened.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut during = threads_named(name);
+        while during < STORES && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            during = threads_named(name);
+        }
         assert!(during >= STORES, "one {name} per store: {during}");
         drop(stores);
         // Dropping a store joins its threads. Other tests of this file open a few stores
