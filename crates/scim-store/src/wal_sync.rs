@@ -346,14 +346,14 @@ mod tests {
         };
         let h: Heard = Arc::default();
         syncer.after_sync(vec![recorder(&h, 1)]);
-        for _ in 0..500 {
+        for _ in 0..2500 {
             if seen.load(Ordering::SeqCst) == 1 {
                 break;
             }
             thread::sleep(Duration::from_millis(2));
         }
         syncer.after_sync(vec![recorder(&h, 2)]);
-        for _ in 0..500 {
+        for _ in 0..2500 {
             if seen.load(Ordering::SeqCst) == 2 {
                 break;
             }
