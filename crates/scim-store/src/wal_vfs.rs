@@ -165,13 +165,17 @@ static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xUnfetch: None,
 };
 
-/// Calls a method of the unix file, or fails with `SQLITE_IOERR` if it has none.
+/// Calls a method of the unix file, or answers `default` (`SQLITE_IOERR` unless given) if it
+/// has none.
 macro_rules! real {
-    ($file:expr, $method:ident $(, $arg:expr)*) => {{
+    ($file:expr, $method:ident $(, $arg:expr)*) => {
+        real!(ffi::SQLITE_IOERR; $file, $method $(, $arg)*)
+    };
+    ($default:expr; $file:expr, $method:ident $(, $arg:expr)*) => {{
         let real = $file;
         match (*(*real).pMethods).$method {
             Some(m) => m(real $(, $arg)*),
-            None => ffi::SQLITE_IOERR,
+            None => $default,
         }
     }};
 }
@@ -491,24 +495,12 @@ unsafe extern "C" fn file_control(
 
 unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: as in `read`.
-    unsafe {
-        let real = wal(file).real;
-        match (*(*real).pMethods).xSectorSize {
-            Some(m) => m(real),
-            None => 4096,
-        }
-    }
+    unsafe { real!(4096; wal(file).real, xSectorSize) }
 }
 
 unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: as in `read`.
-    unsafe {
-        let real = wal(file).real;
-        match (*(*real).pMethods).xDeviceCharacteristics {
-            Some(m) => m(real),
-            None => 0,
-        }
-    }
+    unsafe { real!(0; wal(file).real, xDeviceCharacteristics) }
 }
 
 #[cfg(test)]
