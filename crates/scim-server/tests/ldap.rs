@@ -414,8 +414,10 @@ fn serve_synchronizes_every_interval() {
 
         // The directory changes; a later scheduled run picks it up with no command.
         lab.modify(REMOVE_BOB);
+        // The run commits bob's change before it records itself as succeeded (a second
+        // write), so wait for both.
         let left = lab.wait_for(Duration::from_secs(30), || {
-            lab.state("bob") == "pending_deactivation"
+            lab.state("bob") == "pending_deactivation" && scheduled(lab) >= 2
         });
         assert!(
             left,
