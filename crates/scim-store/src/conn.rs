@@ -143,8 +143,8 @@ impl SqliteRole {
 /// syncs the database file before the WAL can be reused; the writer alone then moves to NORMAL
 /// when the WAL syncer takes over its fsyncs, see `start_syncer`), foreign keys on, a busy timeout
 /// so a checkpoint never surfaces as an error. Then what the role needs: the writer a large
-/// page cache and sub-journals in memory (every request runs in a savepoint, whose journal
-/// would otherwise spill to a temporary file), readers `query_only` and their cache share.
+/// page cache and sub-journals in memory (a request that runs alone runs in a savepoint, whose
+/// journal would otherwise spill to a temporary file), readers `query_only` and their cache share.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SqlitePragmas {
     pub(crate) role: SqliteRole,
@@ -207,14 +207,14 @@ use crate::wal_sync::{Completion, WalSyncer};
 enum Job {
     /// Runs once, inside its own savepoint of the batch transaction.
     Alone(Box<dyn Replayable>),
-    /// Runs first in a savepoint shared with the batch's other such jobs, and again alone if
-    /// one of them fails (see [`crate::replay`]).
+    /// Runs first bare in the batch's transaction beside the batch's other such jobs, and
+    /// again alone if one of them fails (see [`crate::replay`]).
     Shared(Box<dyn Replayable>),
 }
 
 /// The single SQLite writer. SQLite allows one writer at a time anyway; owning it in one thread
-/// lets concurrent requests share a transaction and its fsync (group commit), each inside its
-/// own savepoint so a failing request rolls back alone. Dropping it lets the thread finish
+/// lets concurrent requests share a transaction and its fsync (group commit), and a failing
+/// request rolls back alone (see [`crate::replay`]). Dropping it lets the thread finish
 /// what is queued and close the connection before the drop returns, so a store closed and
 /// opened again (a restart, a test) finds the file free.
 pub(crate) struct Writer {
@@ -385,14 +385,25 @@ fn writer_loop(
                 Job::Alone(j) => alone.push(j),
             }
         }
-        // Jobs of one batch are concurrent requests: any order is a valid serial order.
-        let committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
-            replay::run_all(c, &mut shared);
-            for job in &mut alone {
-                job.run(c, true);
+        // Jobs of one batch are concurrent requests: any order is a valid serial order. The
+        // replayable ones run bare first; if one fails, the transaction is rolled back and
+        // the batch runs again with every job alone (see `replay`).
+        let mut replay = false;
+        let mut committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
+            if !replay::run_bare(c, &mut shared) {
+                replay = true;
+                return Err(StoreError::Invalid("a job of the bare run failed".into()));
             }
+            replay::run_alone(c, &mut alone);
             Ok(())
         });
+        if replay {
+            committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
+                replay::run_alone(c, &mut shared);
+                replay::run_alone(c, &mut alone);
+                Ok(())
+            });
+        }
         let completions: Vec<Completion> = shared
             .into_iter()
             .chain(alone)

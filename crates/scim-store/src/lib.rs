@@ -257,9 +257,9 @@ impl Store {
     /// for [`Store::write`] on a blocking thread.
     ///
     /// `f` may run twice, and must have no effect outside the transaction: it first runs
-    /// beside the batch's other queued writes in one shared savepoint, and if any of them
-    /// fails, that savepoint is rolled back and each runs again alone in its own (see
-    /// `replay`). The caller gets its last run's result.
+    /// bare beside the batch's other queued writes in the batch's transaction, and if any of
+    /// them fails, that transaction is rolled back and each runs again alone in its own
+    /// savepoint (see `replay`). The caller gets its last run's result.
     ///
     /// Dropping the future does not cancel the write: once queued, it commits or fails with
     /// its batch.

@@ -1,15 +1,17 @@
 //! The writer's jobs: each runs alone in its own savepoint of the batch transaction, so a
-//! failing request rolls back alone; a job that may run twice shares one savepoint with the
-//! batch's other such jobs first, and runs again alone only if one of them fails.
+//! failing request rolls back alone; a job that may run twice first runs bare in the batch's
+//! transaction beside the batch's other such jobs, and runs again alone only if one of them
+//! fails.
 //!
-//! SQLite copies every page a savepoint is the first to change into an in-memory journal, and
-//! the creates of a batch all change the same few pages (the ends of the users table, its
-//! indexes and the sync log). Queued creates (`Store::write_queued`, no effect outside the
-//! transaction) therefore run together in one savepoint, which copies each page once per batch
-//! instead of once per create. If one of them fails, that savepoint is rolled back and each of
-//! them runs again in its own: the failing one rolls back alone, the rest commit, and each
-//! caller gets the outcome of its job's last run. The gain measured was small (BENCHMARKS.md,
-//! session 6); most of the copies had come from `RETURNING` (see `dialect::inserted_id!`).
+//! SQLite copies every page a savepoint is the first to change into an in-memory journal (a
+//! 4 KiB copy and an allocation per page), which is the price of rolling that savepoint back
+//! alone. Queued creates (`Store::write_queued`, no effect outside the transaction) need no
+//! such price on the common path: they run bare, first in the batch's transaction, so nothing
+//! is copied. If one of them fails, the writer rolls the whole transaction back and runs the
+//! batch again with every job in its own savepoint: the failing one rolls back alone, the
+//! rest commit, and each caller gets the outcome of its job's last run. Sharing one savepoint
+//! (session 6) copied each page once per batch; running bare (session 9) copies none, which
+//! was 9% of the writer's time in creates (BENCHMARKS.md, session 9).
 
 use std::panic::AssertUnwindSafe;
 
@@ -20,12 +22,12 @@ use crate::Conn;
 use crate::error::{Result, StoreError};
 use crate::wal_sync::Completion;
 
-/// A job of a batch: run alone, or (when it may run twice) first beside the others of its
-/// batch and then, if one of them failed, alone.
+/// A job of a batch: run alone, or (when it may run twice) first bare beside the others of
+/// its batch and then, if one of them failed, alone.
 pub(crate) trait Replayable: Send {
     /// Runs the job. `alone`: in its own savepoint, its failure kept as its outcome (always
-    /// `true`). Otherwise bare, inside the batch's shared savepoint: `false` when it failed,
-    /// and that savepoint must be rolled back.
+    /// `true`). Otherwise bare, in the batch's transaction: `false` when it failed, and that
+    /// transaction must be rolled back.
     fn run(&mut self, c: &mut SqliteConnection, alone: bool) -> bool;
     /// What to tell the caller once the batch's commit is over.
     fn finish(self: Box<Self>) -> Completion;
@@ -78,8 +80,8 @@ where
     }
 }
 
-/// Runs a job's body, turning a panic into an error. Inside a savepoint, the error then rolls
-/// the savepoint back; a panic unwinding through diesel's `transaction` would leave the
+/// Runs a job's body, turning a panic into an error. The error then rolls back the job's
+/// savepoint (or the batch's transaction, for a bare run); a panic unwinding through diesel's `transaction` would leave the
 /// savepoint open and the connection's transaction depth wrong, and the batch's COMMIT would
 /// then only release that savepoint, keeping the write lock.
 pub(crate) fn guarded<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
@@ -87,22 +89,16 @@ pub(crate) fn guarded<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
         .unwrap_or_else(|_| Err(StoreError::Database("a write operation panicked".into())))
 }
 
-/// Runs `jobs` in one savepoint; if one fails, rolls that back and runs each in its own.
-pub(crate) fn run_all(c: &mut SqliteConnection, jobs: &mut [Box<dyn Replayable>]) {
-    if jobs.is_empty() {
-        return;
-    }
-    let shared = c.transaction::<(), StoreError, _>(|c| {
-        for job in jobs.iter_mut() {
-            if !job.run(c, false) {
-                return Err(StoreError::Invalid("a job of the shared run failed".into()));
-            }
-        }
-        Ok(())
-    });
-    if shared.is_err() {
-        for job in jobs.iter_mut() {
-            job.run(c, true);
-        }
+/// Runs `jobs` bare, in the order given, in a transaction that has done nothing else; false
+/// when one failed, and the caller must then roll the whole transaction back and run every job
+/// of the batch again alone ([`run_alone`]). Jobs after the failing one are not run.
+pub(crate) fn run_bare(c: &mut SqliteConnection, jobs: &mut [Box<dyn Replayable>]) -> bool {
+    jobs.iter_mut().all(|job| job.run(c, false))
+}
+
+/// Runs each job in its own savepoint: a failure is that job's outcome alone.
+pub(crate) fn run_alone(c: &mut SqliteConnection, jobs: &mut [Box<dyn Replayable>]) {
+    for job in jobs.iter_mut() {
+        job.run(c, true);
     }
 }

@@ -437,12 +437,12 @@ fn queue_inserts(
 }
 
 #[test]
-fn queued_writes_share_a_savepoint_and_rerun_alone_when_one_fails() {
+fn queued_writes_run_bare_and_rerun_alone_when_one_fails() {
     const N: usize = 24;
     let db = TestDb::sqlite();
     let s = &db.store;
     let t = tenant(s);
-    // All succeed: each ran once, in the shared savepoint.
+    // All succeed: each ran once, bare in its batch's transaction.
     let runs = Arc::new((0..N).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
     let results = queue_inserts(s, &t, &runs, |_| None);
     assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -464,8 +464,8 @@ fn queued_writes_share_a_savepoint_and_rerun_alone_when_one_fails() {
             _ => assert_eq!(r.as_ref().unwrap().resource["userName"], format!("q{i}")),
         }
     }
-    // Write 8 failed in a shared run (it ends there: later writes of that batch run alone
-    // only); no write ran more than twice.
+    // Write 8 failed in a bare run (it ends there: later writes of that batch run alone
+    // only, after the rollback); no write ran more than twice.
     let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
     assert_eq!(runs[8], 2, "{runs:?}");
     assert!(runs.iter().all(|&r| (1..=2).contains(&r)), "{runs:?}");
