@@ -57,6 +57,11 @@ pub enum Command {
         /// environment variable SCIM_WEBHOOK_SECRET (at least 16 bytes), never from a flag.
         #[arg(long, env = "SCIM_WEBHOOK_URL")]
         webhook_url: Option<String>,
+        /// Record provisioning events in the outbox even without --webhook-url, for a consumer
+        /// that reads the outbox itself (another process using the library's Dispatcher).
+        /// Without either, events are not recorded: nobody would ever take them.
+        #[arg(long, env = "SCIM_RECORD_EVENTS")]
+        record_events: bool,
         /// Serve HTTPS (rustls) with this certificate chain: a PEM file, leaf certificate
         /// first. Needs --tls-key; without both, plain HTTP (for a terminating proxy).
         #[arg(long, env = "SCIM_TLS_CERT", value_name = "PEM")]

@@ -161,6 +161,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             bind,
             public_url,
             webhook_url,
+            record_events,
             tls_cert,
             tls_key,
             auth_failure_burst,
@@ -176,7 +177,19 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|u| !u.trim().is_empty())
                 .map(WebhookSink::from_env)
                 .transpose()?;
-            let store = Store::open(&cli.database_url, StoreOptions::default())?;
+            // Events are for a consumer; without one they would pile up in the outbox forever
+            // and cost every change their rows.
+            let record_events = record_events || webhook.is_some();
+            if !record_events {
+                tracing::info!(
+                    "no webhook URL: provisioning events are not recorded (--record-events keeps them)"
+                );
+            }
+            let options = StoreOptions {
+                record_events,
+                ..StoreOptions::default()
+            };
+            let store = Store::open(&cli.database_url, options)?;
             let config = ServerConfig {
                 public_url,
                 ..ServerConfig::default()

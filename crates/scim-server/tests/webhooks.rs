@@ -105,7 +105,8 @@ fn retries_with_backoff_until_accepted_without_blocking_other_users() {
                 let tid = tid.clone();
                 db.store.write(move |c| outbox::push(c, &tid, &e)).unwrap()
             })
-            .collect();
+            .collect::<Option<_>>()
+            .expect("the test store records events");
         let a1 = ids[0];
 
         // The receiver refuses a1 twice with 500, then takes it; everything else at once.
@@ -317,6 +318,11 @@ struct Served {
 
 impl Served {
     fn start(db_url: &str, hook: &str, token: &str) -> Served {
+        Served::start_with(db_url, &["--webhook-url", hook], token)
+    }
+
+    /// The binary serving `db_url` with `args` after `serve --bind ADDR`.
+    fn start_with(db_url: &str, args: &[&str], token: &str) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
         let agent = receiver::agent();
@@ -331,7 +337,7 @@ impl Served {
             let mut child = Command::new(BIN)
                 .args(["--database-url", db_url, "serve", "--bind"])
                 .arg(format!("127.0.0.1:{port}"))
-                .args(["--webhook-url", hook])
+                .args(args)
                 .env("SCIM_WEBHOOK_SECRET", SECRET)
                 .env("SCIM_LOG", "debug")
                 .stdin(Stdio::null())
@@ -542,4 +548,72 @@ fn binary_refuses_a_webhook_url_without_a_usable_secret() {
             "the secret is echoed: {err}"
         );
     }
+}
+
+/// Creates one user through `server` (201 asserted).
+fn create_user(server: &Served, token: &str, user_name: &str) {
+    let req = ureq::http::Request::builder()
+        .method("POST")
+        .uri(format!("{}/scim/v2/Users", server.origin))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/scim+json")
+        .body(
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name,
+            })
+            .to_string(),
+        )
+        .unwrap();
+    let status = receiver::agent().run(req).unwrap().status().as_u16();
+    assert_eq!(status, 201, "create {user_name}");
+}
+
+/// Without a webhook, `serve` records no events (nobody would take them, and they would stay
+/// in the outbox forever); `--record-events` keeps them for a consumer elsewhere.
+fn binary_records_events_only_for_a_consumer(db: TestDb) {
+    let kind = db.kind();
+    let url = db.url.clone();
+    cli_ok(&url, &["tenant", "create", "acme"]);
+    let token = cli_ok(&url, &["token", "create", "--tenant", "acme"]);
+
+    let server = Served::start_with(&url, &[], &token);
+    create_user(&server, &token, "ada@example.com");
+    assert!(
+        server
+            .log_text()
+            .contains("provisioning events are not recorded"),
+        "{kind:?}: {}",
+        server.log_text()
+    );
+    drop(server);
+    assert_eq!(db.store.read(outbox::pending_count).unwrap(), 0, "{kind:?}");
+    // The change itself is written as always.
+    let t = db
+        .store
+        .read(|c| scim_store::tenants::by_name(c, "acme"))
+        .unwrap()
+        .unwrap()
+        .id;
+    let users = db.store.read(|c| scim_store::users::count(c, &t)).unwrap();
+    assert_eq!(users, 1, "{kind:?}");
+
+    let server = Served::start_with(&url, &["--record-events"], &token);
+    create_user(&server, &token, "grace@example.com");
+    drop(server);
+    let pending = db.store.read(outbox::pending_count).unwrap();
+    assert_eq!(pending, 1, "{kind:?}: one user.created for grace");
+}
+
+#[test]
+fn binary_records_events_only_for_a_consumer_on_every_backend() {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = TestDb::all()
+            .into_iter()
+            .map(|db| s.spawn(move || binary_records_events_only_for_a_consumer(db)))
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
 }

@@ -235,12 +235,15 @@ impl Writer {
     pub(crate) fn start(
         mut conn: SqliteConnection,
         checkpoints: Option<CheckpointSignal>,
+        record_events: bool,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let syncer = start_syncer(&mut conn);
         let spawned = thread::Builder::new()
             .name("scim-sqlite-writer".into())
             .spawn(move || {
+                // Every write of this store runs on this thread (see `outbox::recording`).
+                crate::outbox::record_on_this_thread(record_events);
                 writer_loop(&mut conn, rx, checkpoints.as_ref(), syncer.as_ref());
                 // Every committed batch is synced and answered before the connection closes
                 // (closing may checkpoint and remove the WAL the syncer would open).

@@ -68,6 +68,12 @@ pub struct StoreOptions {
     /// Apply pending migrations when opening (the binary's default; `migrate` does it
     /// explicitly).
     pub run_migrations: bool,
+    /// Write provisioning events to the outbox (the default). Off for a process that knows
+    /// nobody consumes them (`serve` without a webhook): each create's `user.created` event is
+    /// an outbox row in three b-trees, 8% of a create's pages, and undelivered events are
+    /// kept forever. Off, [`outbox::push_many`] records nothing and returns no ids; the
+    /// change and its sync-log entry are written as always.
+    pub record_events: bool,
 }
 
 impl Default for StoreOptions {
@@ -76,6 +82,7 @@ impl Default for StoreOptions {
             pool_size: 8,
             connect_timeout: Duration::from_secs(5),
             run_migrations: true,
+            record_events: true,
         }
     }
 }
@@ -98,6 +105,8 @@ pub struct Store {
     inner: Arc<Backend>,
     /// Writes this handle (and its clones) committed; see [`Store::write_generation`].
     writes: Arc<AtomicU64>,
+    /// [`StoreOptions::record_events`].
+    record_events: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,9 +160,10 @@ impl Store {
         };
         Ok(Store {
             writes: Arc::default(),
+            record_events: options.record_events,
             inner: Arc::new(Backend::Sqlite {
                 read,
-                writer: Writer::start(writer_conn, signal),
+                writer: Writer::start(writer_conn, signal, options.record_events),
                 _checkpointer: checkpointer,
             }),
         })
@@ -168,6 +178,7 @@ impl Store {
         let store = Store {
             inner: Arc::new(Backend::Postgres { pool }),
             writes: Arc::default(),
+            record_events: options.record_events,
         };
         if options.run_migrations {
             store.migrate()?;
@@ -242,7 +253,9 @@ impl Store {
             Backend::Sqlite { writer, .. } => writer.write(f),
             Backend::Postgres { pool } => {
                 let mut c = pool.get()?;
-                c.transaction::<R, StoreError, _>(|c| f(&mut Conn::Pg(c)))
+                outbox::recording(self.record_events, || {
+                    c.transaction::<R, StoreError, _>(|c| f(&mut Conn::Pg(c)))
+                })
             }
         };
         self.writes.fetch_add(1, Ordering::Release);

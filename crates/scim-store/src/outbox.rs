@@ -28,6 +28,7 @@
 //!
 //! On SQLite one writer at a time already gives both.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -137,18 +138,49 @@ impl From<EventRow> for Event {
 const COLUMNS: &str = "id, tenant_id, created_at, kind, user_id, payload, attempts, claimed_by, \
                        claimed_until, delivered_at";
 
-/// Adds one event; call it in the same write as the change. Returns its id.
-pub fn push(conn: &mut Conn<'_>, tenant: &TenantId, event: &NewEvent) -> Result<i64> {
+thread_local! {
+    /// Whether pushes on this thread reach the outbox: the setting of the store whose write
+    /// runs here ([`crate::StoreOptions::record_events`]). A write runs on its store's SQLite
+    /// writer thread, set once when that thread starts, or (PostgreSQL) on the caller's
+    /// thread inside [`recording`]. The code that pushes events runs deep inside writes that
+    /// are handed only a connection, so the store's setting travels with the thread rather
+    /// than through every function on the way.
+    static RECORDING: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Sets, for the rest of this thread's life, whether pushes on it are recorded (the SQLite
+/// writer thread, which runs one store's writes only).
+pub(crate) fn record_on_this_thread(on: bool) {
+    RECORDING.set(on);
+}
+
+/// Runs `f` with pushes on this thread recorded or not, then restores the setting (also when
+/// `f` panics).
+pub(crate) fn recording<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RECORDING.set(self.0);
+        }
+    }
+    let _restore = Restore(RECORDING.replace(on));
+    f()
+}
+
+/// Adds one event; call it in the same write as the change. Returns its id, or `None` when
+/// the store records no events ([`crate::StoreOptions::record_events`]).
+pub fn push(conn: &mut Conn<'_>, tenant: &TenantId, event: &NewEvent) -> Result<Option<i64>> {
     let ids = push_many(conn, tenant, std::slice::from_ref(event))?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| StoreError::Database("outbox insert returned no id".into()))
+    Ok(ids.first().copied())
 }
 
 /// Adds several events, in the given order (their ids increase in that order). Returns their
-/// ids. On PostgreSQL it first locks each named user (sorted, so concurrent transactions
-/// can't deadlock on each other's users).
+/// ids: none when the store records no events. On PostgreSQL it first locks each named user
+/// (sorted, so concurrent transactions can't deadlock on each other's users).
 pub fn push_many(conn: &mut Conn<'_>, tenant: &TenantId, events: &[NewEvent]) -> Result<Vec<i64>> {
+    if !RECORDING.get() {
+        return Ok(Vec::new());
+    }
     let mut rows = Vec::with_capacity(events.len());
     for e in events {
         check_no_secret(&e.payload, "event payload")?;

@@ -327,3 +327,50 @@ fn two_consumers_deliver_each_users_events_in_order() {
         }
     }
 }
+
+#[test]
+fn a_store_that_records_no_events_writes_its_changes_without_them() {
+    for db in TestDb::all() {
+        let k = db.kind();
+        let quiet = Store::open(
+            &db.url,
+            StoreOptions {
+                record_events: false,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        // The change commits; its events are not recorded, and no ids come back.
+        let t = tenant(&quiet, "acme");
+        let tt = t.clone();
+        let ids = quiet
+            .write(move |c| {
+                tenants::create(c, "beta", t0())?;
+                outbox::push_many(c, &tt, &[event("user.created", Some("u1"))])
+            })
+            .unwrap();
+        assert!(ids.is_empty(), "{k:?}: {ids:?}");
+        let tt = t.clone();
+        let one = quiet
+            .write(move |c| outbox::push(c, &tt, &event("user.updated", Some("u1"))))
+            .unwrap();
+        assert_eq!(one, None, "{k:?}");
+        assert!(
+            db.store
+                .read(|c| tenants::by_name(c, "beta"))
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(db.store.read(outbox::pending_count).unwrap(), 0, "{k:?}");
+        // The other store's writes still record, on this very thread after a failed write of
+        // the quiet one (on PostgreSQL each write carries its store's setting on the caller's
+        // thread).
+        let failed = quiet.write(|_| Err::<(), _>(StoreError::Invalid("abort".into())));
+        assert!(failed.is_err());
+        assert_eq!(
+            push(&db.store, &t, vec![event("user.created", Some("u2"))]).len(),
+            1
+        );
+        assert_eq!(db.store.read(outbox::pending_count).unwrap(), 1, "{k:?}");
+    }
+}
