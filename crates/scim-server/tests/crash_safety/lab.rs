@@ -145,6 +145,8 @@ impl Lab {
             let child = Command::new(BIN)
                 .args(["--database-url", &self.url, "serve", "--bind"])
                 .arg(format!("127.0.0.1:{port}"))
+                // The checks include each acknowledged change's events.
+                .arg("--record-events")
                 .env("SCIM_LOG", "warn")
                 .env_remove("SCIM_WEBHOOK_URL")
                 .stdin(Stdio::null())

@@ -165,6 +165,8 @@ impl Lab {
             let mut child = Command::new(BIN)
                 .args(["--database-url", &self.db.url, "serve", "--bind"])
                 .arg(format!("127.0.0.1:{port}"))
+                // Lifecycle scenarios check the events each step raised.
+                .arg("--record-events")
                 .env("SCIM_LOG", "info")
                 .env_remove("SCIM_WEBHOOK_URL")
                 .stdin(Stdio::null())

@@ -145,6 +145,8 @@ impl Server {
             let mut child = Command::new(BIN)
                 .args(["--database-url", &db_url, "serve", "--bind"])
                 .arg(format!("127.0.0.1:{port}"))
+                // Scenarios read the events a change raised from the outbox.
+                .arg("--record-events")
                 .env("SCIM_LOG", "info")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
