@@ -69,14 +69,20 @@ where
     }
 
     fn finish(self: Box<Self>) -> Completion {
-        let Job { reply, outcome, .. } = *self;
+        let Job { f, reply, outcome } = *self;
         // Not run: the batch never began, and its commit outcome is the error to report.
         let outcome = outcome.unwrap_or_else(|| {
             Err(StoreError::Unavailable(
                 "the write was not run: its batch did not begin".into(),
             ))
         });
-        Box::new(move |commit: Result<()>| reply(commit.and(outcome)))
+        // The closure (and what it holds) goes with the completion, off the writer thread,
+        // and is dropped before the caller hears: a caller sharing data with its write (a
+        // create's prepared document) then holds the only reference and may take it.
+        Box::new(move |commit: Result<()>| {
+            drop(f);
+            reply(commit.and(outcome));
+        })
     }
 }
 

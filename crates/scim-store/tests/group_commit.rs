@@ -500,3 +500,45 @@ fn a_panicking_write_rolls_back_and_releases_the_write_lock() {
     assert_eq!(fresh.read(|c| users::count(c, &t)).unwrap(), 1);
     assert_eq!(fresh.read(|c| users::get(c, &t, "p1")).unwrap(), None);
 }
+
+/// Sets its flag when dropped, after a pause: a caller that sees the flag set as soon as its
+/// write's future is ready knows the write's closure was dropped before it was answered.
+struct SlowDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        thread::sleep(Duration::from_millis(50));
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_queued_write_is_dropped_before_its_caller_hears() {
+    // A create shares its prepared document with its write and takes it back afterwards
+    // without copying (`Arc::try_unwrap`); that needs the writer to have let go first.
+    let db = TestDb::sqlite();
+    let s = &db.store;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let shared = Arc::new(String::from("the prepared document"));
+        let (guard, held) = (SlowDrop(dropped.clone()), shared.clone());
+        let pending = s
+            .write_queued(move |_| {
+                let _keep = (&guard, &held);
+                Ok(())
+            })
+            .unwrap_or_else(|_| panic!("SQLite queues writes"));
+        runtime.block_on(pending).unwrap();
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "answered before the write was dropped"
+        );
+        assert!(
+            Arc::try_unwrap(shared).is_ok(),
+            "the write still holds its share"
+        );
+    }
+}

@@ -108,8 +108,8 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     let settings = settings(st, tenant)?;
     let mut doc = checked_new(st, &settings, input)?;
     let password = take_password(&mut doc, &settings)?;
-    let job = plan_create(st, tenant, doc, password, &settings)?;
-    settle_create(st.store.write(job)?)
+    let (job, prepared) = plan_create(st, tenant, doc, password, &settings)?;
+    settle_create(st.store.write(job)?, prepared)
 }
 
 /// POST /Users for an async handler. With the tenant's settings cached (the common case under
@@ -132,12 +132,12 @@ pub async fn create_queued(
         Some(kept) => blocking(move || hash_password(kept)).await?,
         None => PasswordChange::Keep,
     };
-    let job = plan_create(st, tenant, doc, password, &settings)?;
+    let (job, prepared) = plan_create(st, tenant, doc, password, &settings)?;
     match st.store.write_queued(job) {
-        Ok(pending) => settle_create(pending.await?),
+        Ok(pending) => settle_create(pending.await?, prepared),
         Err(job) => {
             let st = st.clone();
-            settle_create(blocking(move || Ok(st.store.write(job)?)).await?)
+            settle_create(blocking(move || Ok(st.store.write(job)?)).await?, prepared)
         }
     }
 }
@@ -151,12 +151,22 @@ fn checked_new(st: &AppState, settings: &PolicySettings, input: Value) -> Result
 }
 
 /// What a create's write returns: the new user, or why its userName is held.
-type CreateOutcome = Result<StoredResource, Result<(), scim_core::error::Error>>;
+type CreateOutcome = Result<Created, Result<(), scim_core::error::Error>>;
+
+/// A create that went through.
+enum Created {
+    /// As prepared: the caller builds the answer from its own reference to the prepared user,
+    /// so the writer thread neither copies the document nor frees it.
+    Inserted,
+    /// A user the provider had deleted within the deactivation delay, brought back.
+    Revived(StoredResource),
+}
 
 /// Derives everything a create writes, on the caller's thread, and returns the write itself:
 /// the SQLite writer thread, which every write of the process shares, then only runs the
 /// inserts. The write touches nothing but its transaction, so the writer may run it twice
-/// (`write_queued`).
+/// (`write_queued`). Also returns the prepared user, shared with the write.
+#[allow(clippy::type_complexity)]
 fn plan_create(
     st: &AppState,
     tenant: &TenantId,
@@ -164,7 +174,10 @@ fn plan_create(
     password: PasswordChange,
     settings: &PolicySettings,
 ) -> Result<
-    impl FnMut(&mut scim_store::Conn<'_>) -> scim_store::Result<CreateOutcome> + Send + 'static,
+    (
+        impl FnMut(&mut scim_store::Conn<'_>) -> scim_store::Result<CreateOutcome> + Send + 'static,
+        Arc<users::PreparedUser>,
+    ),
     ApiError,
 > {
     let password_hash = match password {
@@ -187,8 +200,13 @@ fn plan_create(
         origin: Origin::Provisioned,
         now: at.naive_utc(),
     };
-    let prepared =
-        users::prepare_insert(&st.registry, new, &decision.user, decision.sign_in_allowed)?;
+    let prepared = Arc::new(users::prepare_insert(
+        &st.registry,
+        new,
+        &decision.user,
+        decision.sign_in_allowed,
+    )?);
+    let ours = prepared.clone();
     let rules = compile(settings, &st.registry)?;
     let detail = json!({
         "userName": scim_core::resource::user_name(prepared.resource()),
@@ -197,14 +215,15 @@ fn plan_create(
     });
     let registry = st.registry.clone();
     let tenant = tenant.clone();
-    Ok(move |c: &mut scim_store::Conn<'_>| {
-        if let Some(stored) = users::insert_prepared(c, &tenant, &prepared)? {
-            effects(c, &tenant, &stored.id, &decision, Actor::Provider, at)?;
+    let job = move |c: &mut scim_store::Conn<'_>| {
+        if users::insert_prepared_row(c, &tenant, &prepared)? {
+            let id = prepared.id();
+            effects(c, &tenant, id, &decision, Actor::Provider, at)?;
             let change = Change {
                 at: at.naive_utc(),
                 action: "create",
                 resource_type: "User",
-                id: &stored.id,
+                id,
                 detail: detail.clone(),
                 events: vec![],
             };
@@ -215,24 +234,33 @@ fn plan_create(
                 &registry,
                 &tenant,
                 &rules,
-                &stored.id,
-                &stored.resource,
+                id,
+                prepared.resource(),
                 &decision.user,
                 Actor::Provider,
                 at,
             )?;
-            return Ok(Ok(stored));
+            return Ok(Ok(Created::Inserted));
         }
         // The userName is held: by a user the provider deleted within the deactivation
         // delay, by a local account, or by a live provisioned user.
-        taken(c, &registry, &tenant, &prepared, provider_active, at)
-    })
+        Ok(taken(c, &registry, &tenant, &prepared, provider_active, at)?.map(Created::Revived))
+    };
+    Ok((job, ours))
 }
 
-/// A create's answer from its write's outcome.
-fn settle_create(outcome: CreateOutcome) -> Result<StoredResource, ApiError> {
+/// A create's answer from its write's outcome. The write has dropped its reference to the
+/// prepared user by now (the writer drops a job before answering it), so the document is
+/// moved, not copied.
+fn settle_create(
+    outcome: CreateOutcome,
+    prepared: Arc<users::PreparedUser>,
+) -> Result<StoredResource, ApiError> {
     match outcome {
-        Ok(stored) => Ok(stored),
+        Ok(Created::Inserted) => Ok(Arc::try_unwrap(prepared)
+            .map(users::PreparedUser::into_stored)
+            .unwrap_or_else(|shared| shared.to_stored())),
+        Ok(Created::Revived(stored)) => Ok(stored),
         Err(refusal) => Err(refusal
             .err()
             .map(ApiError::from)

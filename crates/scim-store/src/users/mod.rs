@@ -41,7 +41,7 @@ mod types;
 
 pub(crate) use active::{document_active, set_document_active};
 use columns::{Email, columns};
-pub use prepared::{PreparedUser, insert_prepared, prepare_insert};
+pub use prepared::{PreparedUser, insert_prepared, insert_prepared_row, prepare_insert};
 pub use purge::{due_purges, purge_is_due};
 pub use types::{NewUser, PasswordChange, UserRecord};
 

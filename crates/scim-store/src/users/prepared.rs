@@ -59,6 +59,27 @@ impl PreparedUser {
     pub fn password_hash(&self) -> Option<&str> {
         self.password_hash.as_deref()
     }
+    /// The user as [`insert_prepared_row`] stored it, keeping the document: a caller that
+    /// holds the only reference after the write builds its answer without copying it.
+    pub fn into_stored(self) -> StoredResource {
+        StoredResource {
+            id: self.id,
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+            resource: self.doc,
+        }
+    }
+    /// [`into_stored`](Self::into_stored) for a shared reference (copies the document).
+    pub fn to_stored(&self) -> StoredResource {
+        StoredResource {
+            id: self.id.clone(),
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+            resource: self.doc.clone(),
+        }
+    }
 }
 
 /// Derives the row of a new user, as [`super::insert_with_lifecycle`] would, without touching
@@ -106,6 +127,17 @@ pub fn insert_prepared(
     tenant: &TenantId,
     p: &PreparedUser,
 ) -> Result<Option<StoredResource>> {
+    Ok(insert_prepared_row(conn, tenant, p)?.then(|| p.to_stored()))
+}
+
+/// [`insert_prepared`] without building the stored user: `true` when inserted. For the SQLite
+/// writer thread, which every write shares: the caller builds the answer on its own thread
+/// ([`PreparedUser::into_stored`]) instead of the writer copying the document.
+pub fn insert_prepared_row(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    p: &PreparedUser,
+) -> Result<bool> {
     /// The statement's prepared-cache key (see [`keyed`]).
     struct Key;
     let (cols, lc) = (&p.cols, &p.lifecycle);
@@ -144,14 +176,8 @@ pub fn insert_prepared(
         .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
     });
     if inserted == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     write_emails(conn, tenant, &p.id, &cols.emails, false)?;
-    Ok(Some(StoredResource {
-        id: p.id.clone(),
-        version: 1,
-        created_at: p.now,
-        updated_at: p.now,
-        resource: p.doc.clone(),
-    }))
+    Ok(true)
 }
