@@ -169,18 +169,34 @@ fn group_pushes_move_roles_tiers_and_organizations() {
             stored(s, &alice),
             expect("Default", &["basic"], AdminTier::None, false)
         );
-        let first = log_of(s, "entitlements");
-        let e = first
+        // One entry per created user: its create entry says what it was given.
+        let created = log_of(s, "create");
+        let e = created
             .iter()
             .find(|e| e.resource_id == alice)
-            .expect("alice's entitlements logged at create");
+            .expect("alice's create logged");
         assert_eq!(e.actor, Actor::Provider);
         // The first user also created the default organization.
         assert_eq!(
-            e.detail["organization"],
+            e.detail["entitlements"]["organization"],
             json!({"from": null, "to": "Default", "created": true})
         );
-        assert_eq!(e.detail["roles"]["added"], json!(["basic"]));
+        assert_eq!(e.detail["entitlements"]["roles"]["added"], json!(["basic"]));
+        let bob_created = created.iter().find(|e| e.resource_id == bob).expect("bob");
+        assert_eq!(
+            bob_created.detail["entitlements"]["organization"],
+            json!({"from": null, "to": "Default"})
+        );
+        assert!(
+            log_of(s, "entitlements").is_empty(),
+            "a create is one entry, not a create and an entitlements entry"
+        );
+        assert!(
+            created
+                .iter()
+                .any(|e| e.resource_type == "Organization" && e.resource_id == "Default"),
+            "the organization alice's create made is its own entry"
+        );
         take_events(s);
 
         // Role mapping: the group's roles replace the default roles.

@@ -291,9 +291,10 @@ impl Run<'_> {
                 decision.sign_in_allowed,
             )?;
             effects(c, &tenant, &stored.id, &decision, ACTOR, at)?;
+            let given = on_user_created(c, &registry, &tenant, &stored, &decision.user, ACTOR, at)?;
             let detail = json!({"userName": user_name, "externalId": external_id, "active": true});
+            let detail = crate::service::users::with_entitlements(&detail, given);
             record(c, &tenant, at, "create", "User", &stored.id, detail, &[])?;
-            on_user_created(c, &registry, &tenant, &stored.id, ACTOR, at)?;
             Ok(Written::Done(stored.id))
         })?;
         match written {

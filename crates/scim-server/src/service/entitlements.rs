@@ -72,6 +72,10 @@ struct Persisted {
     changed: bool,
     /// Organizations this user's outcome created.
     organizations_created: Vec<String>,
+    /// For a user inserted in this transaction ([`Prior::Inserted`]): the detail its
+    /// `entitlements` entry would have had, which its creator folds into the `create` entry
+    /// instead (one entry per created user, as a sync log shows it; see [`on_new_user`]).
+    initial: Option<Value>,
 }
 
 /// What was stored for a user before an outcome is persisted.
@@ -96,8 +100,9 @@ impl Prior {
 }
 
 /// Writes one outcome: organization created (logged), entitlements, the `entitlements` log
-/// entry, the lifecycle decision with its own log and events, then the change's events that
-/// the lifecycle did not already raise.
+/// entry (handed back instead for a user inserted in this transaction), the lifecycle
+/// decision with its own log and events, then the change's events that the lifecycle did not
+/// already raise.
 fn persist(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
@@ -139,13 +144,18 @@ fn persist(
         _ if changed => entitlements::set(conn, tenant, user_id, &stored, at)?,
         _ => {}
     }
+    let mut initial = None;
     if let Some(record) = outcome.change.log() {
         let mut detail = record.detail;
         if first_time && let Some(org) = detail.get_mut("organization") {
             // Nothing was stored before: the user had no organization, not one named "".
             org["from"] = Value::Null;
         }
-        log(conn, record.action.as_str(), "User", user_id, detail)?;
+        if matches!(prior, Prior::Inserted { .. }) {
+            initial = Some(detail);
+        } else {
+            log(conn, record.action.as_str(), "User", user_id, detail)?;
+        }
     }
     let mut raised = 0;
     if let Some(decision) = &outcome.lifecycle {
@@ -170,6 +180,7 @@ fn persist(
     Ok(Persisted {
         changed,
         organizations_created: created,
+        initial,
     })
 }
 
@@ -232,35 +243,44 @@ pub fn recompute_users(
     Ok(changed)
 }
 
-/// Computes and stores a new user's entitlements (no groups yet: the default organization
-/// and its default roles, or the organization an attribute names), in the create's
-/// transaction.
+/// Computes and stores the entitlements of a user inserted in this very transaction (no
+/// groups yet: the default organization and its default roles, or the organization an
+/// attribute names), with the tenant's rules read here. Returns what the user's `create`
+/// entry records of them (see [`on_new_user`]).
 pub fn on_user_created(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
     tenant: &TenantId,
-    user_id: &str,
+    user: &scim_store::StoredResource,
+    lifecycle: &scim_core::policy::UserLifecycle,
     actor: Actor,
     now: DateTime<Utc>,
-) -> scim_store::Result<()> {
+) -> scim_store::Result<Option<Value>> {
     let rules = rules(conn, registry, tenant)?;
-    recompute_users(
+    on_new_user(
         conn,
         registry,
         tenant,
         &rules,
-        &[user_id.to_string()],
+        &user.id,
+        &user.resource,
+        lifecycle,
         actor,
         now,
     )
-    .map(|_| ())
 }
 
-/// [`on_user_created`] for a user inserted in this very transaction, with what the caller
-/// already holds: the rules compiled from the settings it read for the create, the document
-/// and the lifecycle it inserted. A user created a moment ago is in no group and has no stored
-/// entitlements, so the only read left is the tenant's organizations — a create costs the
-/// SQLite writer a few inserts instead of five reads and a re-parse of the user.
+/// [`on_user_created`] with what the caller already holds: the rules compiled from the
+/// settings it read for the create, the document and the lifecycle it inserted. A user
+/// created a moment ago is in no group and has no stored entitlements, so the only read left
+/// is the tenant's organizations — a create costs the SQLite writer a few inserts instead of
+/// five reads and a re-parse of the user.
+///
+/// Returns the detail an `entitlements` entry would have (`None` when nothing was assigned),
+/// for the caller's `create` entry (`detail.entitlements`): a created user is one entry in the
+/// sync log, with what it was given, and only later changes are `entitlements` entries. (Two
+/// entries per create were a third of the pages each create wrote.) An organization the user
+/// brought into being is still its own `create Organization` entry.
 #[allow(clippy::too_many_arguments)]
 pub fn on_new_user(
     conn: &mut Conn<'_>,
@@ -272,7 +292,7 @@ pub fn on_new_user(
     lifecycle: &scim_core::policy::UserLifecycle,
     actor: Actor,
     now: DateTime<Utc>,
-) -> scim_store::Result<()> {
+) -> scim_store::Result<Option<Value>> {
     let orgs = entitlements::organizations(conn, tenant)?;
     let none = Entitlements::default();
     let input = MappingInput {
@@ -286,7 +306,7 @@ pub fn on_new_user(
     let prior = Prior::Inserted {
         mapped: lifecycle.mapped,
     };
-    persist(conn, registry, tenant, &outcome, prior, actor, now).map(|_| ())
+    persist(conn, registry, tenant, &outcome, prior, actor, now).map(|done| done.initial)
 }
 
 /// A group write's effect on its members' entitlements, captured before the write by

@@ -219,17 +219,9 @@ fn plan_create(
         if users::insert_prepared_row(c, &tenant, &prepared)? {
             let id = prepared.id();
             effects(c, &tenant, id, &decision, Actor::Provider, at)?;
-            let change = Change {
-                at: at.naive_utc(),
-                action: "create",
-                resource_type: "User",
-                id,
-                detail: detail.clone(),
-                events: vec![],
-            };
-            record(c, &tenant, change)?;
-            // The new user's organization and default roles (it is in no group yet).
-            on_new_user(
+            // The new user's organization and default roles (it is in no group yet), which
+            // its create entry records.
+            let given = on_new_user(
                 c,
                 &registry,
                 &tenant,
@@ -240,6 +232,15 @@ fn plan_create(
                 Actor::Provider,
                 at,
             )?;
+            let change = Change {
+                at: at.naive_utc(),
+                action: "create",
+                resource_type: "User",
+                id,
+                detail: with_entitlements(&detail, given),
+                events: vec![],
+            };
+            record(c, &tenant, change)?;
             return Ok(Ok(Created::Inserted));
         }
         // The userName is held: by a user the provider deleted within the deactivation
@@ -247,6 +248,16 @@ fn plan_create(
         Ok(taken(c, &registry, &tenant, &prepared, provider_active, at)?.map(Created::Revived))
     };
     Ok((job, ours))
+}
+
+/// A new user's `create` entry detail: `base`, plus what it was given (`entitlements`, shaped
+/// like an `entitlements` entry's detail) when anything was.
+pub(crate) fn with_entitlements(base: &Value, given: Option<Value>) -> Value {
+    let mut detail = base.clone();
+    if let (Some(given), Some(obj)) = (given, detail.as_object_mut()) {
+        obj.insert("entitlements".into(), given);
+    }
+    detail
 }
 
 /// A create's answer from its write's outcome. The write has dropped its reference to the

@@ -208,11 +208,7 @@ pub fn check_store(
 fn expect_user_step(step: UserStep, state: Option<Lc>) -> Result<(Counts, Counts, Lc), String> {
     let bad = || format!("{step:?} in state {state:?}");
     Ok(match (step, state) {
-        (UserStep::Create, None) => (
-            counts(&["create", "entitlements"]),
-            counts(&["user.created"]),
-            Lc::Active,
-        ),
+        (UserStep::Create, None) => (counts(&["create"]), counts(&["user.created"]), Lc::Active),
         (
             UserStep::Update {
                 from: true,
