@@ -22,7 +22,8 @@ pub enum LogAction {
     LegalHoldSet,
     /// The legal hold flag was cleared.
     LegalHoldReleased,
-    /// Organization, roles, admin tier or mapped status changed.
+    /// Organization, roles, admin tier or mapped status changed. (A new user's first ones are
+    /// part of its `create` entry, under `entitlements`.)
     Entitlements,
 }
 
