@@ -232,19 +232,26 @@ impl Projection {
         self.extensions.iter().any(|e| e.eq_ignore_ascii_case(urn))
     }
 
-    /// The projected copy of a resource document. Non-object input is returned unchanged.
-    pub fn apply(&self, doc: &Value) -> Value {
+    /// [`apply`](Self::apply) to a document the caller no longer needs: the values kept are
+    /// moved, not copied (a create's answer, built from the document it just stored).
+    pub fn apply_owned(&self, doc: Value) -> Value {
         let Value::Object(map) = doc else {
-            return doc.clone();
+            return doc;
         };
         let Plan::Fields {
             fields,
             keep_unknown,
         } = &self.root
         else {
-            return doc.clone();
+            return Value::Object(map);
         };
-        let mut out = project_object(map, fields, *keep_unknown);
+        let mut out = project_object_owned(map, fields, *keep_unknown);
+        self.prune_schemas(&mut out);
+        Value::Object(out)
+    }
+
+    /// Drops from `schemas` the extensions whose object is not in the projected output.
+    fn prune_schemas(&self, out: &mut Map<String, Value>) {
         if !self.extensions.is_empty()
             && let Some(Value::Array(schemas)) = out.get("schemas")
         {
@@ -259,6 +266,22 @@ impl Projection {
                 .collect();
             out.insert("schemas".to_string(), Value::Array(pruned));
         }
+    }
+
+    /// The projected copy of a resource document. Non-object input is returned unchanged.
+    pub fn apply(&self, doc: &Value) -> Value {
+        let Value::Object(map) = doc else {
+            return doc.clone();
+        };
+        let Plan::Fields {
+            fields,
+            keep_unknown,
+        } = &self.root
+        else {
+            return doc.clone();
+        };
+        let mut out = project_object(map, fields, *keep_unknown);
+        self.prune_schemas(&mut out);
         Value::Object(out)
     }
 }
@@ -438,6 +461,61 @@ fn project(plan: &Plan, value: &Value) -> Option<Value> {
                 (!out.is_empty()).then_some(Value::Array(out))
             }
             other => Some(other.clone()),
+        },
+    }
+}
+
+/// [`project_object`], moving the kept values out of `map`.
+fn project_object_owned(
+    map: Map<String, Value>,
+    fields: &[(String, Plan)],
+    keep_unknown: bool,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in map {
+        let plan = fields
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&key))
+            .map(|(_, p)| p);
+        let projected = match plan {
+            Some(p) => project_owned(p, value),
+            None if keep_unknown => Some(value),
+            None => None,
+        };
+        if let Some(v) = projected {
+            out.insert(key, v);
+        }
+    }
+    out
+}
+
+/// [`project`], moving what is kept out of `value`.
+fn project_owned(plan: &Plan, value: Value) -> Option<Value> {
+    match plan {
+        Plan::Keep => Some(value),
+        Plan::Drop => None,
+        Plan::Fields {
+            fields,
+            keep_unknown,
+        } => match value {
+            Value::Object(m) => {
+                let out = project_object_owned(m, fields, *keep_unknown);
+                (!out.is_empty()).then_some(Value::Object(out))
+            }
+            Value::Array(items) => {
+                let out: Vec<Value> = items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Value::Object(m) => {
+                            let o = project_object_owned(m, fields, *keep_unknown);
+                            (!o.is_empty()).then_some(Value::Object(o))
+                        }
+                        other => Some(other),
+                    })
+                    .collect();
+                (!out.is_empty()).then_some(Value::Array(out))
+            }
+            other => Some(other),
         },
     }
 }

@@ -134,6 +134,21 @@ pub fn render(stored: &StoredResource, rt: &ResourceType, base_url: &str) -> Val
     doc
 }
 
+/// [`render`] of a resource the caller is done with: its document is stamped in place, not
+/// copied (a create's answer).
+pub fn render_owned(stored: StoredResource, rt: &ResourceType, base_url: &str) -> Value {
+    let meta = meta_of(
+        rt,
+        &stored.id,
+        stored.version,
+        (stored.created_at, stored.updated_at),
+        base_url,
+    );
+    let mut doc = stored.resource;
+    stamp(&mut doc, &stored.id, &meta);
+    doc
+}
+
 /// The `meta` of a stored resource (`times` = created, last modified), shared by [`render`]
 /// and the responses copied from stored text (`handlers::raw`).
 pub fn meta_of(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::common::{
     Tenant, bytes_response, if_match, if_none_match_hits, not_modified, projection, render,
-    resource_response,
+    render_owned, resource_response,
 };
 use crate::error::ApiError;
 use crate::http::{base_url, blocking, parse_body, point_read};
@@ -97,9 +97,13 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_body(&req, &body)?;
-    projection(&req, &state, user_type(&state)?)?;
+    let rt = user_type(&state)?;
+    let projection = projection(&req, &state, rt)?;
     let stored = svc::create_queued(&state, &tenant.0.tenant, input).await?;
-    respond(&req, &state, StatusCode::CREATED, &(stored, Vec::new()))
+    // A new user is in no group; its document is moved into the answer, not copied.
+    let version = stored.version;
+    let doc = render_owned(stored, rt, &base_url(&req, &state));
+    resource_response(StatusCode::CREATED, &projection.apply_owned(doc), version)
 }
 
 /// GET /Users/{id}
