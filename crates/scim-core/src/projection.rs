@@ -232,8 +232,9 @@ impl Projection {
         self.extensions.iter().any(|e| e.eq_ignore_ascii_case(urn))
     }
 
-    /// [`apply`](Self::apply) to a document the caller no longer needs: the values kept are
-    /// moved, not copied (a create's answer, built from the document it just stored).
+    /// The projected document, the values kept moved out of `doc`, not copied (a response
+    /// built from a document rendered for it, or a create's stored document). Non-object
+    /// input is returned unchanged.
     pub fn apply_owned(&self, doc: Value) -> Value {
         let Value::Object(map) = doc else {
             return doc;
@@ -269,20 +270,9 @@ impl Projection {
     }
 
     /// The projected copy of a resource document. Non-object input is returned unchanged.
+    /// A caller with a document it no longer needs calls [`apply_owned`](Self::apply_owned).
     pub fn apply(&self, doc: &Value) -> Value {
-        let Value::Object(map) = doc else {
-            return doc.clone();
-        };
-        let Plan::Fields {
-            fields,
-            keep_unknown,
-        } = &self.root
-        else {
-            return doc.clone();
-        };
-        let mut out = project_object(map, fields, *keep_unknown);
-        self.prune_schemas(&mut out);
-        Value::Object(out)
+        self.apply_owned(doc.clone())
     }
 }
 
@@ -411,61 +401,7 @@ fn simplify(fields: Vec<(String, Plan)>, keep_unknown: bool) -> Plan {
     }
 }
 
-fn project_object(
-    map: &Map<String, Value>,
-    fields: &[(String, Plan)],
-    keep_unknown: bool,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (key, value) in map {
-        let plan = fields
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(key))
-            .map(|(_, p)| p);
-        let projected = match plan {
-            Some(p) => project(p, value),
-            None if keep_unknown => Some(value.clone()),
-            None => None,
-        };
-        if let Some(v) = projected {
-            out.insert(key.clone(), v);
-        }
-    }
-    out
-}
-
-/// The projected value, or `None` when nothing of it is left.
-fn project(plan: &Plan, value: &Value) -> Option<Value> {
-    match plan {
-        Plan::Keep => Some(value.clone()),
-        Plan::Drop => None,
-        Plan::Fields {
-            fields,
-            keep_unknown,
-        } => match value {
-            Value::Object(m) => {
-                let out = project_object(m, fields, *keep_unknown);
-                (!out.is_empty()).then_some(Value::Object(out))
-            }
-            Value::Array(items) => {
-                let out: Vec<Value> = items
-                    .iter()
-                    .filter_map(|item| match item {
-                        Value::Object(m) => {
-                            let o = project_object(m, fields, *keep_unknown);
-                            (!o.is_empty()).then_some(Value::Object(o))
-                        }
-                        other => Some(other.clone()),
-                    })
-                    .collect();
-                (!out.is_empty()).then_some(Value::Array(out))
-            }
-            other => Some(other.clone()),
-        },
-    }
-}
-
-/// [`project_object`], moving the kept values out of `map`.
+/// The projected object, the kept values moved out of `map`.
 fn project_object_owned(
     map: Map<String, Value>,
     fields: &[(String, Plan)],
@@ -489,7 +425,7 @@ fn project_object_owned(
     out
 }
 
-/// [`project`], moving what is kept out of `value`.
+/// The projected value, moved out of `value`, or `None` when nothing of it is left.
 fn project_owned(plan: &Plan, value: Value) -> Option<Value> {
     match plan {
         Plan::Keep => Some(value),

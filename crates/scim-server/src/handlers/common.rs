@@ -122,21 +122,18 @@ fn naive_to_utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
 
 /// The full SCIM document of a stored resource: `id` and `meta` stamped, location absolute.
 pub fn render(stored: &StoredResource, rt: &ResourceType, base_url: &str) -> Value {
-    let mut doc = stored.resource.clone();
-    let meta = meta_of(
-        rt,
-        &stored.id,
-        stored.version,
-        (stored.created_at, stored.updated_at),
-        base_url,
-    );
-    stamp(&mut doc, &stored.id, &meta);
-    doc
+    stamped(stored.resource.clone(), stored, rt, base_url)
 }
 
 /// [`render`] of a resource the caller is done with: its document is stamped in place, not
 /// copied (a create's answer).
-pub fn render_owned(stored: StoredResource, rt: &ResourceType, base_url: &str) -> Value {
+pub fn render_owned(mut stored: StoredResource, rt: &ResourceType, base_url: &str) -> Value {
+    let doc = std::mem::take(&mut stored.resource);
+    stamped(doc, &stored, rt, base_url)
+}
+
+/// `doc` (the document of `stored`) with `id` and `meta` stamped.
+fn stamped(mut doc: Value, stored: &StoredResource, rt: &ResourceType, base_url: &str) -> Value {
     let meta = meta_of(
         rt,
         &stored.id,
@@ -144,7 +141,6 @@ pub fn render_owned(stored: StoredResource, rt: &ResourceType, base_url: &str) -
         (stored.created_at, stored.updated_at),
         base_url,
     );
-    let mut doc = stored.resource;
     stamp(&mut doc, &stored.id, &meta);
     doc
 }

@@ -31,7 +31,7 @@ pub fn group_item(
     if let Some(obj) = doc.as_object_mut() {
         obj.remove("members");
     }
-    let doc = projection.apply(&doc);
+    let doc = projection.apply_owned(doc);
     Ok(if projection.returns("members") {
         Item::Group {
             doc,

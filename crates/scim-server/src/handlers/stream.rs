@@ -198,7 +198,7 @@ impl Shape {
             }
             Shape::Projected { projection, base } => {
                 let list: Vec<Value> = page.iter().map(|m| member_value(m, base)).collect();
-                let projected = projection.apply(&json!({ "members": list }));
+                let projected = projection.apply_owned(json!({ "members": list }));
                 if let Some(Value::Array(items)) = projected.get("members") {
                     for v in items {
                         open(buf);

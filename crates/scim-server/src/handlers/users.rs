@@ -64,7 +64,7 @@ fn respond(
 ) -> Result<HttpResponse, ApiError> {
     let projection = projection(req, state, user_type(state)?)?;
     let doc = render_user(state, stored, groups, &base_url(req, state))?;
-    resource_response(status, &projection.apply(&doc), stored.version)
+    resource_response(status, &projection.apply_owned(doc), stored.version)
 }
 
 /// POST /Users
@@ -147,7 +147,7 @@ pub async fn get(
     }
     let version = raw.version;
     let doc = render_user_doc(rt, &raw.parse()?, &groups, &base);
-    resource_response(StatusCode::OK, &projection.apply(&doc), version)
+    resource_response(StatusCode::OK, &projection.apply_owned(doc), version)
 }
 
 /// PUT /Users/{id}

@@ -101,7 +101,7 @@ pub fn page(
                     }
                     let stored = r.clone().parse()?;
                     Ok(Item::Doc(
-                        projection.apply(&render_user_doc(rt, &stored, &g, base)),
+                        projection.apply_owned(render_user_doc(rt, &stored, &g, base)),
                     ))
                 })
                 .collect::<Result<Vec<_>, ApiError>>()?;
