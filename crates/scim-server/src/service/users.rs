@@ -166,7 +166,10 @@ enum Created {
 /// the SQLite writer thread, which every write of the process shares, then only runs the
 /// inserts. The write touches nothing but its transaction, so the writer may run it twice
 /// (`write_queued`). Also returns the prepared user, shared with the write.
-#[allow(clippy::type_complexity)]
+#[expect(
+    clippy::type_complexity,
+    reason = "the write is an unnameable closure (impl FnMut), so no type alias can hold it"
+)]
 fn plan_create(
     st: &AppState,
     tenant: &TenantId,
