@@ -62,23 +62,22 @@ impl PreparedUser {
     /// The user as [`insert_prepared_row`] stored it, keeping the document: a caller that
     /// holds the only reference after the write builds its answer without copying it.
     pub fn into_stored(self) -> StoredResource {
-        StoredResource {
-            id: self.id,
-            version: 1,
-            created_at: self.now,
-            updated_at: self.now,
-            resource: self.doc,
-        }
+        stored(self.id, self.doc, self.now)
     }
     /// [`into_stored`](Self::into_stored) for a shared reference (copies the document).
     pub fn to_stored(&self) -> StoredResource {
-        StoredResource {
-            id: self.id.clone(),
-            version: 1,
-            created_at: self.now,
-            updated_at: self.now,
-            resource: self.doc.clone(),
-        }
+        stored(self.id.clone(), self.doc.clone(), self.now)
+    }
+}
+
+/// A user as a fresh insert leaves it: version 1, created and modified at `now`.
+fn stored(id: String, resource: Value, now: NaiveDateTime) -> StoredResource {
+    StoredResource {
+        id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        resource,
     }
 }
 
