@@ -232,11 +232,11 @@ impl Projection {
         self.extensions.iter().any(|e| e.eq_ignore_ascii_case(urn))
     }
 
-    /// The projected document, the values kept moved out of `doc`, not copied (a response
-    /// built from a document rendered for it, or a create's stored document). Non-object
-    /// input is returned unchanged.
+    /// The projected document, projected where it is: what is kept is neither copied nor
+    /// re-inserted (a response built from a document rendered for it, or a create's stored
+    /// document). Non-object input is returned unchanged.
     pub fn apply_owned(&self, doc: Value) -> Value {
-        let Value::Object(map) = doc else {
+        let Value::Object(mut map) = doc else {
             return doc;
         };
         let Plan::Fields {
@@ -246,9 +246,9 @@ impl Projection {
         else {
             return Value::Object(map);
         };
-        let mut out = project_object_owned(map, fields, *keep_unknown);
-        self.prune_schemas(&mut out);
-        Value::Object(out)
+        project_object_in_place(&mut map, fields, *keep_unknown);
+        self.prune_schemas(&mut map);
+        Value::Object(map)
     }
 
     /// Drops from `schemas` the extensions whose object is not in the projected output.
@@ -401,57 +401,50 @@ fn simplify(fields: Vec<(String, Plan)>, keep_unknown: bool) -> Plan {
     }
 }
 
-/// The projected object, the kept values moved out of `map`.
-fn project_object_owned(
-    map: Map<String, Value>,
+/// Projects the object `map` where it is: the keys its plan drops (or, when no field names
+/// them, unknown keys unless kept) are removed, the rest projected in turn.
+fn project_object_in_place(
+    map: &mut Map<String, Value>,
     fields: &[(String, Plan)],
     keep_unknown: bool,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (key, value) in map {
-        let plan = fields
+) {
+    map.retain(|key, value| {
+        match fields
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(&key))
-            .map(|(_, p)| p);
-        let projected = match plan {
-            Some(p) => project_owned(p, value),
-            None if keep_unknown => Some(value),
-            None => None,
-        };
-        if let Some(v) = projected {
-            out.insert(key, v);
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+        {
+            Some((_, plan)) => project_in_place(plan, value),
+            None => keep_unknown,
         }
-    }
-    out
+    });
 }
 
-/// The projected value, moved out of `value`, or `None` when nothing of it is left.
-fn project_owned(plan: &Plan, value: Value) -> Option<Value> {
+/// Projects `value` where it is and says whether anything of it is left. In place, so a
+/// response that keeps most of its document (the default projection drops only
+/// `returned: never` and `request` attributes) rebuilds no object and hashes no key again.
+fn project_in_place(plan: &Plan, value: &mut Value) -> bool {
     match plan {
-        Plan::Keep => Some(value),
-        Plan::Drop => None,
+        Plan::Keep => true,
+        Plan::Drop => false,
         Plan::Fields {
             fields,
             keep_unknown,
         } => match value {
             Value::Object(m) => {
-                let out = project_object_owned(m, fields, *keep_unknown);
-                (!out.is_empty()).then_some(Value::Object(out))
+                project_object_in_place(m, fields, *keep_unknown);
+                !m.is_empty()
             }
             Value::Array(items) => {
-                let out: Vec<Value> = items
-                    .into_iter()
-                    .filter_map(|item| match item {
-                        Value::Object(m) => {
-                            let o = project_object_owned(m, fields, *keep_unknown);
-                            (!o.is_empty()).then_some(Value::Object(o))
-                        }
-                        other => Some(other),
-                    })
-                    .collect();
-                (!out.is_empty()).then_some(Value::Array(out))
+                items.retain_mut(|item| match item {
+                    Value::Object(m) => {
+                        project_object_in_place(m, fields, *keep_unknown);
+                        !m.is_empty()
+                    }
+                    _ => true,
+                });
+                !items.is_empty()
             }
-            other => Some(other),
+            _ => true,
         },
     }
 }
