@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod json;
 pub mod patch;
 pub mod path;
 pub mod policy;

@@ -169,7 +169,7 @@ pub fn resource_response(
     doc: &Value,
     version: i64,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = serde_json::to_vec(doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = scim_core::json::to_vec_with(doc, scim_core::json::RESOURCE_CAPACITY);
     let mut resp = bytes_response(status, bytes, version);
     if status == StatusCode::CREATED
         && let Some(loc) = doc.pointer("/meta/location").and_then(Value::as_str)

@@ -92,7 +92,7 @@ pub(super) fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Valu
         external_id,
         display_name,
         active,
-        resource: doc.to_string(),
+        resource: scim_core::json::to_string_with(&doc, scim_core::json::RESOURCE_CAPACITY),
         search,
         emails,
     };

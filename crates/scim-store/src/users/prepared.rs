@@ -108,7 +108,10 @@ pub fn prepare_insert(
         id: new.id,
         now: new.now,
         password_hash: new.password_hash,
-        search_text: cols.search.to_string(),
+        search_text: scim_core::json::to_string_with(
+            &cols.search,
+            scim_core::json::RESOURCE_CAPACITY,
+        ),
         doc,
         cols,
         state: state_json(&lifecycle.state)?,
