@@ -22,6 +22,7 @@ use crate::error::{Result, StoreError};
 use crate::keyed::keyed;
 use crate::lifecycle::{LifecycleRow, from_row};
 use crate::model::TenantId;
+use crate::stamp::Stamp;
 use crate::users::{not_found, parse_resource};
 use crate::{members, with_conn};
 
@@ -63,7 +64,7 @@ where
                 .values((
                     organizations::tenant_id.eq(tenant.as_str()),
                     organizations::name.eq(&name),
-                    organizations::created_at.eq(now),
+                    organizations::created_at.eq(Stamp(now)),
                 ))
                 .on_conflict_do_nothing()
                 .execute(&mut **c)?
@@ -208,7 +209,7 @@ fn write_row(
             user_entitlements::roles.eq(&roles),
             user_entitlements::admin_tier.eq(tier),
             user_entitlements::mapped.eq(entitlements.mapped),
-            user_entitlements::updated_at.eq(now),
+            user_entitlements::updated_at.eq(Stamp(now)),
         ));
         if replace {
             keyed::<Upsert, _>(

@@ -30,6 +30,7 @@ mod replay;
 pub mod schema;
 pub mod search;
 pub mod settings;
+mod stamp;
 pub mod sync_log;
 pub mod tenants;
 #[cfg(feature = "test-util")]

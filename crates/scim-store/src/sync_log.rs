@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
 use crate::model::{Actor, TenantId};
+use crate::stamp::Stamp;
 use crate::with_conn;
 
 /// Page size when a query asks for 0 entries.
@@ -136,14 +137,14 @@ pub struct LogPage {
 /// Records one change; call it in the same write as the change. Returns the entry's id.
 pub fn append(conn: &mut Conn<'_>, tenant: &TenantId, entry: &NewLogEntry) -> Result<i64> {
     check_no_secret(&entry.detail, "sync-log detail")?;
-    let detail = entry.detail.to_string();
+    let detail = scim_core::json::to_string_with(&entry.detail, scim_core::json::RESOURCE_CAPACITY);
     let at = entry.at.trunc_subsecs(6);
     /// The insert's prepared-cache key (see [`keyed`]).
     struct Key;
     with_conn!(conn, |c| {
         let insert = diesel::insert_into(sync_log::table).values((
             sync_log::tenant_id.eq(tenant.as_str()),
-            sync_log::at.eq(at),
+            sync_log::at.eq(Stamp(at)),
             sync_log::actor.eq(entry.actor.as_str()),
             sync_log::action.eq(&entry.action),
             sync_log::resource_type.eq(&entry.resource_type),
@@ -181,7 +182,7 @@ pub fn append_many(
                 .map(|(at, actor, action, rtype, rid, detail)| {
                     (
                         sync_log::tenant_id.eq(tenant.as_str()),
-                        sync_log::at.eq(*at),
+                        sync_log::at.eq(Stamp(*at)),
                         sync_log::actor.eq(*actor),
                         sync_log::action.eq(*action),
                         sync_log::resource_type.eq(*rtype),

@@ -16,6 +16,7 @@ use crate::error::{Result, StoreError, classify};
 use crate::keyed::keyed;
 use crate::lifecycle::state_json;
 use crate::model::{StoredResource, TenantId};
+use crate::stamp::Stamp;
 use crate::with_conn;
 
 use super::NewUser;
@@ -159,8 +160,8 @@ pub fn insert_prepared_row(
                         users::resource.eq(&cols.resource),
                         users::search.eq(search_prepared(&p.search_text, &cols.search)),
                         users::version.eq(1_i64),
-                        users::created_at.eq(p.now),
-                        users::updated_at.eq(p.now),
+                        users::created_at.eq(Stamp(p.now)),
+                        users::updated_at.eq(Stamp(p.now)),
                     ),
                     (
                         users::lifecycle_state.eq(Some(p.state.as_str())),

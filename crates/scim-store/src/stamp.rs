@@ -1,0 +1,137 @@
+//! Timestamps bound on the SQLite writer thread, written without chrono's format machinery.
+//!
+//! Diesel writes a `NaiveDateTime` for SQLite as `format("%F %T%.f").to_string()`: chrono
+//! parses the format string and formats item by item on every bind. A user create binds four
+//! timestamps on the writer thread, which every write of the process shares, and that was 3%
+//! of its time per create (`perf`: `write_to<StrftimeItems>` under diesel's `to_sql`).
+//! [`Stamp`] writes the same text directly. PostgreSQL gets the `NaiveDateTime` as before
+//! (binary, no text).
+
+use chrono::{Datelike, NaiveDateTime, Timelike};
+use diesel::pg::Pg;
+use diesel::serialize::{IsNull, Output, ToSql};
+use diesel::sql_types::Timestamp;
+use diesel::sqlite::Sqlite;
+
+/// A `TIMESTAMP` value, stored on SQLite as the text diesel's own `NaiveDateTime` would store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression)]
+#[diesel(sql_type = Timestamp)]
+pub(crate) struct Stamp(pub(crate) NaiveDateTime);
+
+impl ToSql<Timestamp, Sqlite> for Stamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> diesel::serialize::Result {
+        out.set_value(sqlite_text(&self.0));
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Timestamp, Pg> for Stamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.0, out)
+    }
+}
+
+/// `t.format("%F %T%.f")`: `YYYY-MM-DD HH:MM:SS` and the fraction in 0, 3, 6 or 9 digits,
+/// as few as show it exactly. Years outside 0–9999 and leap seconds, which chrono writes
+/// differently and a clock never gives here, are left to chrono.
+pub(crate) fn sqlite_text(t: &NaiveDateTime) -> String {
+    let (year, nanos) = (t.year(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return t.format("%F %T%.f").to_string();
+    }
+    let mut out = String::with_capacity(29);
+    push_digits(&mut out, year.unsigned_abs(), 4);
+    out.push('-');
+    push_digits(&mut out, t.month(), 2);
+    out.push('-');
+    push_digits(&mut out, t.day(), 2);
+    out.push(' ');
+    push_digits(&mut out, t.hour(), 2);
+    out.push(':');
+    push_digits(&mut out, t.minute(), 2);
+    out.push(':');
+    push_digits(&mut out, t.second(), 2);
+    if nanos != 0 {
+        out.push('.');
+        if nanos % 1_000_000 == 0 {
+            push_digits(&mut out, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            push_digits(&mut out, nanos / 1_000, 6);
+        } else {
+            push_digits(&mut out, nanos, 9);
+        }
+    }
+    out
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+    use proptest::prelude::*;
+
+    fn chrono_text(t: &NaiveDateTime) -> String {
+        t.format("%F %T%.f").to_string()
+    }
+
+    #[test]
+    fn writes_what_diesel_writes_at_every_fraction_width() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+        for nanos in [
+            0,
+            5_000_000,
+            120_000_000,
+            586_367_000,
+            7_000,
+            1,
+            999_999_999,
+            100,
+        ] {
+            let t = day.and_time(NaiveTime::from_hms_nano_opt(5, 4, 9, nanos).expect("time"));
+            assert_eq!(sqlite_text(&t), chrono_text(&t), "nanos {nanos}");
+        }
+        let first = NaiveDate::from_ymd_opt(0, 1, 1)
+            .expect("date")
+            .and_hms_opt(0, 0, 0);
+        let first = first.expect("time");
+        assert_eq!(sqlite_text(&first), "0000-01-01 00:00:00");
+    }
+
+    #[test]
+    fn leaves_leap_seconds_and_far_years_to_chrono() {
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .expect("leap second");
+        assert_eq!(sqlite_text(&leap), chrono_text(&leap));
+        for year in [-1, 10_000, 262_000] {
+            let t = NaiveDate::from_ymd_opt(year, 3, 4)
+                .and_then(|d| d.and_hms_micro_opt(1, 2, 3, 4))
+                .expect("date");
+            assert_eq!(sqlite_text(&t), chrono_text(&t), "year {year}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_instant_reads_as_diesel_wrote_it(
+            secs in -100_000_000_000i64..300_000_000_000i64,
+            nanos in prop_oneof![
+                Just(0u32),
+                (0u32..1000).prop_map(|ms| ms * 1_000_000),
+                (0u32..1_000_000).prop_map(|us| us * 1_000),
+                0u32..1_000_000_000,
+            ],
+        ) {
+            let t = chrono::DateTime::from_timestamp(secs, nanos).expect("in range").naive_utc();
+            prop_assert_eq!(sqlite_text(&t), chrono_text(&t));
+        }
+    }
+}
