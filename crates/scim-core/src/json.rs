@@ -29,6 +29,18 @@ pub fn to_string_with(value: &Value, capacity: usize) -> String {
     String::from_utf8(to_vec_with(value, capacity)).unwrap_or_else(|_| value.to_string())
 }
 
+/// The compact JSON text of `value` in a string of exactly its length, for text that is kept
+/// (a stored column of a user waiting in a Bulk of 1 000): written into a scratch buffer of
+/// [`RESOURCE_CAPACITY`] and copied once, where the buffer itself would hold up to four times
+/// the text and `value.to_string()` reallocates its way up to twice it.
+pub fn to_string_exact(value: &Value) -> String {
+    let buf = to_vec_with(value, RESOURCE_CAPACITY);
+    match std::str::from_utf8(&buf) {
+        Ok(text) => text.to_owned(),
+        Err(_) => value.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +59,8 @@ mod tests {
         assert_eq!(text, doc.to_string());
         assert!(text.capacity() >= RESOURCE_CAPACITY);
         assert_eq!(to_vec_with(&doc, 8), doc.to_string().into_bytes());
+        let kept = to_string_exact(&doc);
+        assert_eq!(kept, doc.to_string());
+        assert_eq!(kept.capacity(), kept.len());
     }
 }

@@ -92,7 +92,7 @@ pub(super) fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Valu
         external_id,
         display_name,
         active,
-        resource: scim_core::json::to_string_with(&doc, scim_core::json::RESOURCE_CAPACITY),
+        resource: scim_core::json::to_string_exact(&doc),
         search,
         emails,
     };

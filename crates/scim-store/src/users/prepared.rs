@@ -109,10 +109,7 @@ pub fn prepare_insert(
         id: new.id,
         now: new.now,
         password_hash: new.password_hash,
-        search_text: scim_core::json::to_string_with(
-            &cols.search,
-            scim_core::json::RESOURCE_CAPACITY,
-        ),
+        search_text: scim_core::json::to_string_exact(&cols.search),
         doc,
         cols,
         state: state_json(&lifecycle.state)?,
