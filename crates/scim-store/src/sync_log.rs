@@ -171,7 +171,8 @@ pub fn append_many(
             e.action.as_str(),
             e.resource_type.as_str(),
             e.resource_id.as_str(),
-            e.detail.to_string(),
+            // Held until its chunk is inserted: exact length, as the stored user columns.
+            scim_core::json::to_string_exact(&e.detail),
         ));
     }
     let mut written = 0;
