@@ -20,9 +20,12 @@ fn main() -> ExitCode {
     // level filter; `SCIM_LOG_FORMAT=json` switches to one JSON object per line.
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCIM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Lines reach stderr a few times a second in one write, not one write per line (see
+    // `log_writer`); the guard writes the rest when `main` returns.
+    let (log_writer, log_guard) = scim_server::log_writer::LogWriter::install(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(log_writer);
     if std::env::var("SCIM_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         builder.json().init();
     } else {
@@ -30,7 +33,10 @@ fn main() -> ExitCode {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();
     }
-    match run(cli) {
+    let outcome = run(cli);
+    // Queued log lines first, so they come out before the final word.
+    drop(log_guard);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
