@@ -157,6 +157,8 @@ impl Instance {
 
     /// Its whole log (all its runs).
     pub fn log_text(&self) -> String {
+        // The server writes its log every `FLUSH_EVERY`: wait for what was logged so far.
+        std::thread::sleep(scim_server::log_writer::FLUSH_EVERY * 3);
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
