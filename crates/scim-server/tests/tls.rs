@@ -187,6 +187,8 @@ fn serves_scim_over_https_and_nothing_over_plain_http() {
         refused.is_err(),
         "an unknown self-signed certificate was accepted: {refused:?}"
     );
+    // The server writes its log every `FLUSH_EVERY`: wait for the start lines.
+    std::thread::sleep(scim_server::log_writer::FLUSH_EVERY * 3);
     let log = std::fs::read_to_string(&running.log).unwrap_or_default();
     assert!(
         log.contains("https"),
