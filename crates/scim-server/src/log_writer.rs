@@ -45,20 +45,23 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    fn new(sink: impl Write + Send + 'static) -> Shared {
+        Shared {
+            pending: Mutex::new(Vec::with_capacity(FLUSH_AT)),
+            sink: Mutex::new(Box::new(sink)),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        }
+    }
+
     /// Writes out what has gathered. The sink's lock is taken before the buffer is emptied,
     /// so two flushes can't write their batches out of order.
     fn flush(&self) {
         let mut sink = lock(&self.sink);
         let batch = std::mem::take(&mut *lock(&self.pending));
-        if !batch.is_empty() {
-            // Nowhere to report a failed write of the log itself; the next batch tries again.
-            let _ = sink.write_all(&batch);
-            let _ = sink.flush();
-        }
+        write_batch(&mut **sink, &batch);
     }
-}
 
-impl Shared {
     /// [`Shared::flush`] for the panic hook: a panic raised while this thread holds either
     /// lock must not wait for itself, so it skips the flush when a lock is taken.
     fn flush_unless_busy(&self) {
@@ -70,7 +73,14 @@ impl Shared {
         };
         let batch = std::mem::take(&mut *pending);
         drop(pending);
-        let _ = sink.write_all(&batch);
+        write_batch(&mut **sink, &batch);
+    }
+}
+
+fn write_batch(sink: &mut (dyn Write + Send), batch: &[u8]) {
+    if !batch.is_empty() {
+        // Nowhere to report a failed write of the log itself; the next batch tries again.
+        let _ = sink.write_all(batch);
         let _ = sink.flush();
     }
 }
@@ -92,12 +102,7 @@ impl LogWriter {
     /// thread can't be started, lines are written when [`FLUSH_AT`] bytes have gathered and
     /// when the guard is dropped.
     pub fn install(sink: impl Write + Send + 'static) -> (LogWriter, FlushGuard) {
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Vec::with_capacity(FLUSH_AT)),
-            sink: Mutex::new(Box::new(sink)),
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
-        });
+        let shared = Arc::new(Shared::new(sink));
         let theirs = shared.clone();
         let thread = thread::Builder::new()
             .name("scim-log".into())
@@ -231,12 +236,7 @@ mod tests {
     #[test]
     fn a_full_buffer_is_written_by_the_thread_that_fills_it() {
         let out = Captured::default();
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Vec::new()),
-            sink: Mutex::new(Box::new(out.clone())),
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
-        });
+        let shared = Arc::new(Shared::new(out.clone()));
         // No flushing thread: only the size bound can write.
         let writer = LogWriter {
             shared: shared.clone(),
