@@ -30,8 +30,11 @@ pub mod postgres {
         doc.clone()
     }
     /// The `search` column of a prepared write: JSONB takes the value itself.
-    pub fn search_prepared(_text: &str, doc: &serde_json::Value) -> serde_json::Value {
-        doc.clone()
+    pub fn search_prepared<'a>(
+        _text: &'a str,
+        doc: &'a serde_json::Value,
+    ) -> &'a serde_json::Value {
+        doc
     }
     /// Placeholder for the n-th (1-based) bind parameter in raw SQL.
     pub fn placeholder(n: usize) -> String {

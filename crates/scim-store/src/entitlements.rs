@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::flat::Row;
 use crate::keyed::keyed;
 use crate::lifecycle::{LifecycleRow, from_row};
 use crate::model::TenantId;
@@ -202,16 +203,16 @@ fn write_row(
     struct Upsert;
     struct Insert;
     with_conn!(conn, |c| {
-        let insert = diesel::insert_into(user_entitlements::table).values((
-            user_entitlements::tenant_id.eq(tenant.as_str()),
-            user_entitlements::user_id.eq(user_id),
-            user_entitlements::organization.eq(&entitlements.organization),
-            user_entitlements::roles.eq(&roles),
-            user_entitlements::admin_tier.eq(tier),
-            user_entitlements::mapped.eq(entitlements.mapped),
-            user_entitlements::updated_at.eq(Stamp(now)),
-        ));
         if replace {
+            let insert = diesel::insert_into(user_entitlements::table).values((
+                user_entitlements::tenant_id.eq(tenant.as_str()),
+                user_entitlements::user_id.eq(user_id),
+                user_entitlements::organization.eq(&entitlements.organization),
+                user_entitlements::roles.eq(&roles),
+                user_entitlements::admin_tier.eq(tier),
+                user_entitlements::mapped.eq(entitlements.mapped),
+                user_entitlements::updated_at.eq(Stamp(now)),
+            ));
             keyed::<Upsert, _>(
                 insert
                     .on_conflict((user_entitlements::tenant_id, user_entitlements::user_id))
@@ -227,7 +228,15 @@ fn write_row(
             )
             .execute(&mut **c)?;
         } else {
-            keyed::<Insert, _>(insert).execute(&mut **c)?;
+            Row::<Insert, _>::new(user_entitlements::table, 7)
+                .set(user_entitlements::tenant_id, tenant.as_str())
+                .set(user_entitlements::user_id, user_id)
+                .set(user_entitlements::organization, &entitlements.organization)
+                .set(user_entitlements::roles, &roles)
+                .set(user_entitlements::admin_tier, tier)
+                .set(user_entitlements::mapped, entitlements.mapped)
+                .set(user_entitlements::updated_at, Stamp(now))
+                .execute(&mut **c)?;
         }
     });
     Ok(())

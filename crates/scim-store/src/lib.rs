@@ -16,6 +16,7 @@ pub mod conn;
 pub mod dialect;
 pub mod entitlements;
 pub mod error;
+mod flat;
 pub mod groups;
 pub mod jobs;
 mod keyed;

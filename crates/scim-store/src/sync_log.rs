@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::flat::Row;
 use crate::model::{Actor, TenantId};
 use crate::stamp::Stamp;
 use crate::with_conn;
@@ -142,15 +143,14 @@ pub fn append(conn: &mut Conn<'_>, tenant: &TenantId, entry: &NewLogEntry) -> Re
     /// The insert's prepared-cache key (see [`keyed`]).
     struct Key;
     with_conn!(conn, |c| {
-        let insert = diesel::insert_into(sync_log::table).values((
-            sync_log::tenant_id.eq(tenant.as_str()),
-            sync_log::at.eq(Stamp(at)),
-            sync_log::actor.eq(entry.actor.as_str()),
-            sync_log::action.eq(&entry.action),
-            sync_log::resource_type.eq(&entry.resource_type),
-            sync_log::resource_id.eq(&entry.resource_id),
-            sync_log::detail.eq(&detail),
-        ));
+        let insert = Row::<Key, _>::new(sync_log::table, 7)
+            .set(sync_log::tenant_id, tenant.as_str())
+            .set(sync_log::at, Stamp(at))
+            .set(sync_log::actor, entry.actor.as_str())
+            .set(sync_log::action, &entry.action)
+            .set(sync_log::resource_type, &entry.resource_type)
+            .set(sync_log::resource_id, &entry.resource_id)
+            .set(sync_log::detail, &detail);
         crate::inserted_id!(&mut **c, Key, insert, sync_log::id).map_err(StoreError::from)
     })
 }

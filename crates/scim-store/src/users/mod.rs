@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
-use crate::keyed::keyed;
+use crate::flat::Row;
 use crate::members::{self, GroupRef};
 use crate::model::{Origin, RawResource, StoredResource, TenantId};
 use crate::with_conn;
@@ -144,15 +144,14 @@ fn write_emails(
         // multi-row one is prepared afresh each time (users have one or two emails, and on
         // SQLite this runs on the one writer thread).
         for e in emails {
-            keyed::<Key, _>(diesel::insert_into(user_emails::table).values((
-                user_emails::tenant_id.eq(tenant.as_str()),
-                user_emails::user_id.eq(user_id),
-                user_emails::position.eq(e.position),
-                user_emails::value_key.eq(e.value_key.as_str()),
-                user_emails::type_.eq(e.kind.as_deref()),
-                user_emails::is_primary.eq(e.primary),
-            )))
-            .execute(&mut **c)?;
+            Row::<Key, _>::new(user_emails::table, 6)
+                .set(user_emails::tenant_id, tenant.as_str())
+                .set(user_emails::user_id, user_id)
+                .set(user_emails::position, e.position)
+                .set(user_emails::value_key, e.value_key.as_str())
+                .set(user_emails::type_, e.kind.as_deref())
+                .set(user_emails::is_primary, e.primary)
+                .execute(&mut **c)?;
         }
     });
     Ok(())

@@ -13,7 +13,7 @@ use super::columns::{Columns, columns};
 use super::{document_active, write_emails};
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
-use crate::keyed::keyed;
+use crate::flat::Row;
 use crate::lifecycle::state_json;
 use crate::model::{StoredResource, TenantId};
 use crate::stamp::Stamp;
@@ -142,38 +142,30 @@ pub fn insert_prepared_row(
     struct Key;
     let (cols, lc) = (&p.cols, &p.lifecycle);
     let inserted = with_conn!(conn, |c| {
-        keyed::<Key, _>(
-            diesel::insert_into(users::table)
-                .values((
-                    (
-                        users::tenant_id.eq(tenant.as_str()),
-                        users::id.eq(&p.id),
-                        users::user_name.eq(&cols.user_name),
-                        users::user_name_key.eq(&cols.user_name_key),
-                        users::external_id.eq(cols.external_id.as_deref()),
-                        users::display_name.eq(cols.display_name.as_deref()),
-                        users::active.eq(cols.active),
-                        users::password_hash.eq(p.password_hash.as_deref()),
-                        users::resource.eq(&cols.resource),
-                        users::search.eq(search_prepared(&p.search_text, &cols.search)),
-                        users::version.eq(1_i64),
-                        users::created_at.eq(Stamp(p.now)),
-                        users::updated_at.eq(Stamp(p.now)),
-                    ),
-                    (
-                        users::lifecycle_state.eq(Some(p.state.as_str())),
-                        users::lifecycle.eq(lc.state.name()),
-                        users::origin.eq(lc.origin.as_str()),
-                        users::legal_hold.eq(lc.legal_hold),
-                        users::provider_active.eq(lc.provider_active),
-                        users::mapped.eq(lc.mapped),
-                        users::sign_in_allowed.eq(p.sign_in_allowed),
-                    ),
-                ))
-                .on_conflict_do_nothing(),
-        )
-        .execute(&mut **c)
-        .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
+        Row::<Key, _>::new(users::table, 20)
+            .set(users::tenant_id, tenant.as_str())
+            .set(users::id, &p.id)
+            .set(users::user_name, &cols.user_name)
+            .set(users::user_name_key, &cols.user_name_key)
+            .set(users::external_id, cols.external_id.as_deref())
+            .set(users::display_name, cols.display_name.as_deref())
+            .set(users::active, cols.active)
+            .set(users::password_hash, p.password_hash.as_deref())
+            .set(users::resource, &cols.resource)
+            .set(users::search, search_prepared(&p.search_text, &cols.search))
+            .set(users::version, 1_i64)
+            .set(users::created_at, Stamp(p.now))
+            .set(users::updated_at, Stamp(p.now))
+            .set(users::lifecycle_state, Some(p.state.as_str()))
+            .set(users::lifecycle, lc.state.name())
+            .set(users::origin, lc.origin.as_str())
+            .set(users::legal_hold, lc.legal_hold)
+            .set(users::provider_active, lc.provider_active)
+            .set(users::mapped, lc.mapped)
+            .set(users::sign_in_allowed, p.sign_in_allowed)
+            .on_conflict_do_nothing()
+            .execute(&mut **c)
+            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
     });
     if inserted == 0 {
         return Ok(false);
