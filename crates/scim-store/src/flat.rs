@@ -277,7 +277,11 @@ mod tests {
     struct Key;
 
     fn at() -> Stamp {
-        Stamp(DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc())
+        Stamp(
+            DateTime::from_timestamp(1_700_000_000, 0)
+                .unwrap()
+                .naive_utc(),
+        )
     }
 
     #[test]
@@ -297,7 +301,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.ends_with(r#"["t", "u", 0, "a@example.com", None, true]"#), "{text}");
+        assert!(
+            text.ends_with(r#"["t", "u", 0, "a@example.com", None, true]"#),
+            "{text}"
+        );
     }
 
     #[test]
@@ -335,8 +342,8 @@ mod tests {
             do_nothing: false,
             key: PhantomData,
         };
-        let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(":memory:")
-            .unwrap();
+        let mut conn =
+            <diesel::SqliteConnection as diesel::Connection>::establish(":memory:").unwrap();
         let err = row.execute(&mut conn).unwrap_err();
         assert!(err.to_string().contains("JSONB"), "{err}");
     }
