@@ -182,7 +182,11 @@ def print_table(results, names):
         mine = results.get(ours, {}).get(k)
         for name in names:
             r = results.get(name, {}).get(k)
-            if r:
+            if r and r["requests"] == 0:
+                # wrk counts only requests that finished before the run ended; latencies of
+                # none would print as 0.00, which reads as instant.
+                row += ["0", "none done", "none done", str(r["errors"])]
+            elif r:
                 row += [f"{r['rps']:.0f}", f"{r['p50_us']/1000:.2f}", f"{r['p99_us']/1000:.2f}",
                         str(r["errors"])]
             else:
