@@ -228,6 +228,21 @@ fn unsynced() -> StoreError {
     )
 }
 
+impl Shared {
+    /// Waits until every fsync started before `ticket` has settled; the caller settles its own
+    /// under the returned lock.
+    fn turn_of(&self, ticket: u64) -> std::sync::MutexGuard<'_, Order> {
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        while order.settled != ticket {
+            order = self
+                .turn
+                .wait(order)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        order
+    }
+}
+
 /// Should a syncing thread panic, the batches behind it are refused rather than left waiting:
 /// its unsettled ticket would otherwise hold the other thread's replies forever, and what was
 /// queued would wait until the syncer is dropped (`after_sync` refuses on its own only once
@@ -246,13 +261,7 @@ impl Drop for OnPanic<'_> {
         let shared = self.shared;
         shared.failed.store(true, Ordering::Release);
         if let Some(ticket) = self.ticket {
-            let mut order = shared.order.lock().unwrap_or_else(PoisonError::into_inner);
-            while order.settled != ticket {
-                order = shared
-                    .turn
-                    .wait(order)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
+            let mut order = shared.turn_of(ticket);
             order.settled += 1;
             shared.turn.notify_all();
         }
@@ -303,13 +312,7 @@ where
             Some(sync())
         };
         // Settle after every fsync started before this one.
-        let mut order = shared.order.lock().unwrap_or_else(PoisonError::into_inner);
-        while order.settled != ticket {
-            order = shared
-                .turn
-                .wait(order)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let mut order = shared.turn_of(ticket);
         let outcome = match synced {
             Some(Ok(())) if !shared.failed.load(Ordering::Acquire) => Ok(()),
             Some(Err(e)) => {
@@ -354,7 +357,7 @@ mod tests {
         let (go_tx, go_rx) = mpsc::channel::<()>();
         let go_rx = Arc::new(Mutex::new(go_rx));
         let calls = Arc::new(AtomicUsize::new(0));
-        let syncer = WalSyncer::start_with(move || {
+        let syncer = syncer_over(move || {
             let (go_rx, calls) = (go_rx.clone(), calls.clone());
             move || {
                 let go = go_rx.lock().unwrap_or_else(|e| e.into_inner());
@@ -366,9 +369,6 @@ mod tests {
                 }
             }
         });
-        let Some(syncer) = syncer else {
-            panic!("no thread")
-        };
         let h: Heard = Arc::default();
         syncer.after_sync(vec![recorder(&h, 1), recorder(&h, 2)]);
         thread::sleep(Duration::from_millis(50));
@@ -402,10 +402,7 @@ mod tests {
 
     #[test]
     fn dropping_the_syncer_answers_what_is_queued() {
-        let syncer = WalSyncer::start_with(|| || Ok(()));
-        let Some(syncer) = syncer else {
-            panic!("no thread")
-        };
+        let syncer = syncer_over(|| || Ok(()));
         let h: Heard = Arc::default();
         for n in 0..10 {
             syncer.after_sync(vec![recorder(&h, n)]);
@@ -418,7 +415,7 @@ mod tests {
     #[test]
     fn a_panicking_sync_refuses_later_batches_instead_of_stalling_them() {
         let first = Arc::new(AtomicBool::new(true));
-        let syncer = WalSyncer::start_with(move || {
+        let syncer = syncer_over(move || {
             let first = first.clone();
             move || {
                 if first.swap(false, Ordering::SeqCst) {
@@ -427,20 +424,14 @@ mod tests {
                 Ok(())
             }
         });
-        let Some(syncer) = syncer else {
-            panic!("no thread")
-        };
         let h: Heard = Arc::default();
         // The panicking thread drops this batch's replies unanswered (their requests see the
         // reply channel close); every later batch is refused, none waits forever.
         syncer.after_sync(vec![recorder(&h, 0)]);
-        for _ in 0..500 {
-            if syncer.failed() {
-                break;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
-        assert!(syncer.failed(), "the panic did not mark the syncer failed");
+        assert!(
+            eventually(|| syncer.failed()),
+            "the panic did not mark the syncer failed"
+        );
         // The other thread's tickets come after the panicked one, which must settle.
         for n in 1..5 {
             syncer.after_sync(vec![recorder(&h, n)]);
@@ -463,7 +454,7 @@ mod tests {
         let go_rx = Arc::new(Mutex::new(go_rx));
         let started = Arc::new(AtomicUsize::new(0));
         let seen = started.clone();
-        let syncer = WalSyncer::start_with(move || {
+        let syncer = syncer_over(move || {
             let (go_rx, started) = (go_rx.clone(), started.clone());
             move || {
                 if started.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -474,24 +465,11 @@ mod tests {
                 Ok(())
             }
         });
-        let Some(syncer) = syncer else {
-            panic!("no thread")
-        };
         let h: Heard = Arc::default();
         syncer.after_sync(vec![recorder(&h, 1)]);
-        for _ in 0..2500 {
-            if seen.load(Ordering::SeqCst) == 1 {
-                break;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
+        eventually(|| seen.load(Ordering::SeqCst) == 1);
         syncer.after_sync(vec![recorder(&h, 2)]);
-        for _ in 0..2500 {
-            if seen.load(Ordering::SeqCst) == 2 {
-                break;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
+        eventually(|| seen.load(Ordering::SeqCst) == 2);
         let overlapped = seen.load(Ordering::SeqCst) == 2;
         thread::sleep(Duration::from_millis(50));
         let answered_early = !heard(&h).is_empty();
@@ -552,12 +530,33 @@ mod tests {
     }
 
     fn wait_for(h: &Heard, n: usize) {
-        for _ in 0..500 {
-            if heard(h).len() >= n {
-                return;
+        assert!(
+            eventually(|| heard(h).len() >= n),
+            "only {:?} after 5 s",
+            heard(h)
+        );
+    }
+
+    /// Whether `cond` held within 5 s, polled every 2 ms.
+    fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+        for _ in 0..2500 {
+            if cond() {
+                return true;
             }
             thread::sleep(Duration::from_millis(2));
         }
-        panic!("only {:?} after 1 s", heard(h));
+        cond()
+    }
+
+    /// A syncer over the test's own sync; every test needs its threads.
+    fn syncer_over<M, S>(make: M) -> WalSyncer
+    where
+        M: Fn() -> S,
+        S: FnMut() -> io::Result<()> + Send + 'static,
+    {
+        match WalSyncer::start_with(make) {
+            Some(syncer) => syncer,
+            None => panic!("no syncing thread could be started"),
+        }
     }
 }
