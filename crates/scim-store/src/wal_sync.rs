@@ -34,7 +34,7 @@ use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 
 use crate::error::{Result, StoreError};
@@ -45,7 +45,6 @@ pub(crate) type Completion = Box<dyn FnOnce(Result<()>) + Send>;
 /// The syncing threads and their queue of committed batches awaiting an fsync.
 pub(crate) struct WalSyncer {
     shared: Arc<Shared>,
-    failed: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -73,6 +72,9 @@ struct Queue {
     idle: usize,
     /// No more batches will come: the threads answer what is queued and exit.
     closed: bool,
+    /// Syncing threads that have not panicked. Kept under this lock, so a batch is never
+    /// queued after the last of them has refused what was queued and gone.
+    live: usize,
 }
 
 /// What the syncing threads share.
@@ -81,7 +83,7 @@ struct Shared {
     ready: Condvar,
     order: Mutex<Order>,
     turn: Condvar,
-    failed: Arc<AtomicBool>,
+    failed: AtomicBool,
 }
 
 impl WalSyncer {
@@ -104,13 +106,12 @@ impl WalSyncer {
         M: Fn() -> S,
         S: FnMut() -> io::Result<()> + Send + 'static,
     {
-        let failed = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             order: Mutex::new(Order::default()),
             turn: Condvar::new(),
-            failed: failed.clone(),
+            failed: AtomicBool::new(false),
         });
         let mut threads = Vec::with_capacity(SYNCERS);
         for _ in 0..SYNCERS {
@@ -125,29 +126,24 @@ impl WalSyncer {
                 Err(_) => return None,
             }
         }
-        Some(WalSyncer {
-            shared,
-            failed,
-            threads,
-        })
+        // No batch is queued before this returns, so no thread can have panicked yet.
+        shared.queue().live = threads.len();
+        Some(WalSyncer { shared, threads })
     }
 
     /// Whether an fsync has failed: from then on the writer refuses every batch.
     pub(crate) fn failed(&self) -> bool {
-        self.failed.load(Ordering::Acquire)
+        self.shared.failed.load(Ordering::Acquire)
     }
 
     /// Queues a committed batch's replies; they run once an fsync that started after this
     /// call has completed.
     pub(crate) fn after_sync(&self, mut completions: Vec<Completion>) {
-        let mut queue = self.queue();
+        let mut queue = self.shared.queue();
         // Every thread gone (they can only panic): nobody can vouch for the batch.
-        let alive = self.threads.iter().any(|t| !t.is_finished());
-        if queue.closed || !alive {
+        if queue.closed || queue.live == 0 {
             drop(queue);
-            for done in completions {
-                done(Err(unsynced()));
-            }
+            refuse(completions);
             return;
         }
         if queue.replies.is_empty() {
@@ -161,28 +157,19 @@ impl WalSyncer {
             self.shared.ready.notify_one();
         }
     }
-
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 impl Drop for WalSyncer {
     fn drop(&mut self) {
         // Closing the queue lets the threads sync and answer what is queued, then exit.
-        self.queue().closed = true;
+        self.shared.queue().closed = true;
         self.shared.ready.notify_all();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
         // What no thread took (every one of them gone) is refused, not left unanswered.
-        let left = std::mem::take(&mut self.queue().replies);
-        for done in left {
-            done(Err(unsynced()));
-        }
+        let left = std::mem::take(&mut self.shared.queue().replies);
+        refuse(left);
     }
 }
 
@@ -222,6 +209,13 @@ fn still_linked(_: &std::fs::Metadata) -> bool {
     false
 }
 
+/// Answers every reply with the error of a write whose sync nobody can vouch for.
+fn refuse(replies: Vec<Completion>) {
+    for done in replies {
+        done(Err(unsynced()));
+    }
+}
+
 fn unsynced() -> StoreError {
     StoreError::Unavailable(
         "the database could not sync its write-ahead log to disk; restart the server".into(),
@@ -229,10 +223,18 @@ fn unsynced() -> StoreError {
 }
 
 impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn order(&self) -> MutexGuard<'_, Order> {
+        self.order.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Waits until every fsync started before `ticket` has settled; the caller settles its own
     /// under the returned lock.
-    fn turn_of(&self, ticket: u64) -> std::sync::MutexGuard<'_, Order> {
-        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+    fn turn_of(&self, ticket: u64) -> MutexGuard<'_, Order> {
+        let mut order = self.order();
         while order.settled != ticket {
             order = self
                 .turn
@@ -246,7 +248,7 @@ impl Shared {
 /// Should a syncing thread panic, the batches behind it are refused rather than left waiting:
 /// its unsettled ticket would otherwise hold the other thread's replies forever, and what was
 /// queued would wait until the syncer is dropped (`after_sync` refuses on its own only once
-/// every thread is gone).
+/// no thread is `live`).
 struct OnPanic<'a> {
     shared: &'a Shared,
     /// The ticket taken and not yet settled.
@@ -266,12 +268,11 @@ impl Drop for OnPanic<'_> {
             shared.turn.notify_all();
         }
         let left = {
-            let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut queue = shared.queue();
+            queue.live = queue.live.saturating_sub(1);
             std::mem::take(&mut queue.replies)
         };
-        for done in left {
-            done(Err(unsynced()));
-        }
+        refuse(left);
     }
 }
 
@@ -287,7 +288,7 @@ where
         // Take every batch queued so far and a ticket, in queue order, then let the other
         // thread take the next ones while this one syncs.
         let (waiting, ticket) = {
-            let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut queue = shared.queue();
             while queue.replies.is_empty() && !queue.closed {
                 queue.idle += 1;
                 queue = shared
@@ -300,7 +301,7 @@ where
                 return;
             }
             let waiting = std::mem::take(&mut queue.replies);
-            let mut order = shared.order.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut order = shared.order();
             let ticket = order.started;
             order.started += 1;
             (waiting, ticket)
