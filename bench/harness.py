@@ -156,10 +156,15 @@ class Ours(Target):
         token = subprocess.run(base + ["token", "create", "--tenant", tenant], check=True,
                                capture_output=True, text=True).stdout.strip()
         self.auth = "Bearer " + token
+        self.serve()
+
+    def serve(self):
+        """Starts the binary on a free port, on the database as it is, and waits until ready."""
         self.port = free_port()
         logf = open(os.path.join(self.workdir, f"{self.name}.log"), "w")
-        self.proc = subprocess.Popen(base + ["serve", "--bind", f"127.0.0.1:{self.port}"],
-                                     stdout=logf, stderr=logf, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [self.binary, "--database-url", self.database_url, "serve", "--bind",
+             f"127.0.0.1:{self.port}"], stdout=logf, stderr=logf, start_new_session=True)
         self.wait_ready("/healthz")
 
 
