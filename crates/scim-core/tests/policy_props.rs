@@ -1,7 +1,8 @@
 //! Property tests of the policy rules: a simulated store and worker run random event
 //! sequences through the lifecycle and check that the job table always agrees with the state;
 //! local accounts are never changed by provider or mapping events; and entitlements never give
-//! a Domain Admin roles and don't depend on the order groups are listed in.
+//! a Domain Admin roles and don't depend on the order groups are listed in; and they ask only
+//! about the organizations they say they consult.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,8 +10,8 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use scim_core::policy::{
     AdminTier, AdminTiers, BlockReason, DeactivationReason, EntitlementRules, JobAction,
-    LifecycleEvent, LifecycleState, OrgMapping, Origin, PolicyEvent, PolicySettings, RoleMapping,
-    UserLifecycle, decide,
+    LifecycleEvent, LifecycleState, OrgCatalog, OrgMapping, Origin, PolicyEvent, PolicySettings,
+    RoleMapping, UserLifecycle, decide,
 };
 use scim_core::schema::SchemaRegistry;
 use serde_json::json;
@@ -205,5 +206,61 @@ proptest! {
         reversed.reverse();
         reversed.extend(groups.iter().copied());
         prop_assert_eq!(rules.compute(&reversed, &doc, &orgs), e);
+    }
+}
+
+/// A catalog of organizations that remembers every name it was asked about.
+struct Recording {
+    orgs: BTreeSet<String>,
+    asked: std::cell::RefCell<BTreeSet<String>>,
+}
+
+impl OrgCatalog for Recording {
+    fn has(&self, name: &str) -> bool {
+        self.asked.borrow_mut().insert(name.to_string());
+        self.orgs.contains(name)
+    }
+}
+
+fn org_mapping() -> impl Strategy<Value = OrgMapping> {
+    prop_oneof![
+        Just(OrgMapping::Single { org: "Acme".into() }),
+        Just(OrgMapping::Group {
+            map: BTreeMap::from([
+                ("OrgGroup".into(), "Acme".into()),
+                ("Other".into(), "Beta".into())
+            ]),
+        }),
+        any::<bool>().prop_map(|create_missing| OrgMapping::Attribute {
+            path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization".into(),
+            create_missing,
+        }),
+    ]
+}
+
+proptest! {
+    /// A user's create reads only the organizations `organizations_consulted` names (not every
+    /// organization of the tenant): the rules never ask about any other, so the answer from
+    /// those rows alone is the answer from all of them.
+    #[test]
+    fn the_rules_ask_only_about_the_organizations_they_name(
+        mapping in org_mapping(),
+        existing in prop::collection::btree_set(prop::sample::select(vec!["Default", "Acme", "Beta", "Gamma"]), 0..4),
+        groups in prop::collection::vec(prop::sample::select(vec!["OrgGroup", "Other", "Eng"]), 0..3),
+        org in prop::option::of(prop::sample::select(vec!["Acme", "Beta", "Gamma", ""])),
+    ) {
+        let settings = PolicySettings { org_mapping: mapping, ..PolicySettings::default() };
+        let rules = EntitlementRules::new(&settings, &SchemaRegistry::standard()).unwrap();
+        let doc = match org {
+            Some(o) => json!({"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"organization": o}}),
+            None => json!({"userName": "x"}),
+        };
+        let existing: BTreeSet<String> = existing.into_iter().map(String::from).collect();
+        let catalog = Recording { orgs: existing.clone(), asked: Default::default() };
+        let full = rules.compute(&groups, &doc, &catalog);
+        let consulted: BTreeSet<String> = rules.organizations_consulted(&groups, &doc).into_iter().collect();
+        prop_assert!(catalog.asked.borrow().is_subset(&consulted), "asked {:?}, consulted {:?}", catalog.asked.borrow(), consulted);
+        let known: BTreeSet<String> = existing.intersection(&consulted).cloned().collect();
+        prop_assert_eq!(rules.compute(&groups, &doc, &known), full);
     }
 }

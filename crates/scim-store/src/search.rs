@@ -35,6 +35,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use scim_core::filter::eval::{fold_case, parse_bool, parse_instant};
+use scim_core::json::get_ci;
 use scim_core::schema::{
     AttrType, AttributeDef, Resolved, ResourceType, Returned, SchemaRegistry, urn,
 };
@@ -354,15 +355,6 @@ fn items(v: &Value) -> &[Value] {
         Value::Array(a) => a,
         other => std::slice::from_ref(other),
     }
-}
-
-/// A member by name, exact spelling first, then ignoring case (as the evaluator looks).
-fn get_ci<'d>(obj: &'d Map<String, Value>, name: &str) -> Option<&'d Value> {
-    obj.get(name).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::query::get_ci;
+use crate::json::get_ci;
 use crate::schema::{ResourceType, SchemaRegistry, urn};
 
 /// The prefix that marks a bulkId reference (`"bulkId:qwerty"`), RFC 7644 §3.7.2.

@@ -37,7 +37,7 @@ impl Member {
             }
         };
         let field = |name: &str| {
-            super::request::get_ci(obj, name)
+            crate::json::get_ci(obj, name)
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::filter::parse_path;
+use crate::json::get_ci;
 use crate::path::PatchPath;
 
 /// The three PATCH operations.
@@ -124,14 +125,5 @@ fn parse_operation(index: usize, op: &Value) -> Result<PatchOperation> {
         op: kind,
         path,
         value,
-    })
-}
-
-/// Key lookup ignoring case; exact match first because it is the common case.
-pub(crate) fn get_ci<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
     })
 }

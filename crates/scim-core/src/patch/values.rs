@@ -465,7 +465,7 @@ pub(super) fn as_array(v: &Value) -> Vec<Value> {
 }
 
 pub(super) fn field_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    super::request::get_ci(m, key)
+    crate::json::get_ci(m, key)
 }
 
 /// Renames a key that differs from `canonical` only in case, so lookups by canonical name

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::filter::eval::matches_element;
 use crate::filter::{Filter, parse_path};
-use crate::query::get_ci;
+use crate::json::get_ci;
 use crate::schema::{AttrType, AttributeDef, ResourceType, SchemaRegistry};
 
 /// A compiled "where is the string" rule over User documents.

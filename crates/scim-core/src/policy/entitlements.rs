@@ -26,6 +26,33 @@ use super::settings::{OrgMapping, PolicySettings};
 use crate::error::Result;
 use crate::schema::SchemaRegistry;
 
+/// The tenant's organizations as the rules consult them: only "does this one exist?".
+///
+/// A set of every name works (and is what "apply mappings" passes, growing it as it creates
+/// organizations), but a single user's create asks about at most two names
+/// ([`EntitlementRules::organizations_consulted`]), so the server answers from those rows
+/// rather than loading every organization of the tenant for each user it creates.
+pub trait OrgCatalog {
+    /// Whether an organization of this exact name exists.
+    fn has(&self, name: &str) -> bool;
+}
+
+impl OrgCatalog for BTreeSet<String> {
+    fn has(&self, name: &str) -> bool {
+        self.contains(name)
+    }
+}
+
+/// A catalog that answers the same for every name: used to find which names an answer can
+/// depend on.
+struct Uniform(bool);
+
+impl OrgCatalog for Uniform {
+    fn has(&self, _: &str) -> bool {
+        self.0
+    }
+}
+
 /// The admin tiers, ordered from least to most privileged (so a drop is `new < old`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
@@ -123,11 +150,11 @@ impl EntitlementRules {
     /// The entitlements of a user who is in the groups named `groups` (displayNames, compared
     /// case-sensitively) and whose stored document is `user`. `existing_orgs` are the
     /// tenant's organizations, for the attribute methods' "create when missing".
-    pub fn compute<G: AsRef<str>>(
+    pub fn compute<G: AsRef<str>, C: OrgCatalog + ?Sized>(
         &self,
         groups: &[G],
         user: &Value,
-        existing_orgs: &BTreeSet<String>,
+        existing_orgs: &C,
     ) -> Entitlements {
         let s = &self.settings;
         let groups: BTreeSet<&str> = groups.iter().map(AsRef::as_ref).collect();
@@ -171,7 +198,7 @@ impl EntitlementRules {
         let mapped = !role_groups.is_empty() || admin_tier != AdminTier::None || org_groups;
 
         Entitlements {
-            organization_created: !existing_orgs.contains(&organization),
+            organization_created: !existing_orgs.has(&organization),
             organization,
             roles,
             admin_tier,
@@ -179,11 +206,32 @@ impl EntitlementRules {
         }
     }
 
-    fn organization(
+    /// Every organization name [`compute`](Self::compute) may ask its catalog about for this
+    /// user (at most two: the one an attribute names and the one the user lands in), so a
+    /// caller can look those up instead of listing the tenant's organizations. `compute` with
+    /// a catalog that knows only these names answers as with the full one.
+    pub fn organizations_consulted<G: AsRef<str>>(
+        &self,
+        groups: &[G],
+        user: &Value,
+    ) -> Vec<String> {
+        let groups: BTreeSet<&str> = groups.iter().map(AsRef::as_ref).collect();
+        // The attribute's value is asked about only when it is read; the answer is then that
+        // value (every name exists) or the fallback (none does), and the landing organization
+        // is asked about in turn. Nothing else is.
+        let mut names = vec![self.organization(&groups, user, &Uniform(true))];
+        let otherwise = self.organization(&groups, user, &Uniform(false));
+        if otherwise != names[0] {
+            names.push(otherwise);
+        }
+        names
+    }
+
+    fn organization<C: OrgCatalog + ?Sized>(
         &self,
         groups: &BTreeSet<&str>,
         user: &Value,
-        existing_orgs: &BTreeSet<String>,
+        existing_orgs: &C,
     ) -> String {
         let s = &self.settings;
         let mapped = match &s.org_mapping {
@@ -196,7 +244,7 @@ impl EntitlementRules {
                 self.org_attribute.as_ref().and_then(|a| {
                     a.reader
                         .read(user)
-                        .filter(|org| a.create_missing || existing_orgs.contains(org))
+                        .filter(|org| a.create_missing || existing_orgs.has(org))
                 })
             }
         };

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::entitlements::{AdminTier, EntitlementRules, Entitlements};
+use super::entitlements::{AdminTier, EntitlementRules, Entitlements, OrgCatalog};
 use super::events::{PolicyEvent, RevocationCause, merge_events};
 use super::lifecycle::{Decision, LifecycleEvent, UserLifecycle, decide};
 use super::log::{LogAction, LogRecord};
@@ -161,10 +161,10 @@ impl EntitlementRules {
     /// Recomputes one user (after a membership or attribute change, or inside
     /// [`apply_mappings`](Self::apply_mappings)). `existing_orgs` are the tenant's
     /// organizations; `now` dates a lifecycle change.
-    pub fn reconcile(
+    pub fn reconcile<C: OrgCatalog + ?Sized>(
         &self,
         input: &MappingInput<'_>,
-        existing_orgs: &BTreeSet<String>,
+        existing_orgs: &C,
         now: DateTime<Utc>,
     ) -> MappingOutcome {
         let entitlements = self.compute(input.groups, input.document, existing_orgs);

@@ -33,7 +33,7 @@ pub mod validation;
 
 pub use attribute::AttributeReader;
 pub use countries::is_iso3166_alpha2;
-pub use entitlements::{AdminTier, EntitlementRules, Entitlements};
+pub use entitlements::{AdminTier, EntitlementRules, Entitlements, OrgCatalog};
 pub use events::{PolicyEvent, RevocationCause, merge_events};
 pub use lifecycle::{
     BlockReason, DeactivationReason, Decision, JobAction, LifecycleEvent, LifecycleState,

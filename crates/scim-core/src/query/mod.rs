@@ -28,11 +28,12 @@ mod sort;
 pub use response::ListResponse;
 pub use sort::sort_and_page;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::filter::eval::EvalContext;
+use crate::json::get_ci;
 use crate::path::AttrPath;
 use crate::projection::Projection;
 use crate::schema::{ResourceType, SchemaRegistry, urn};
@@ -269,16 +270,6 @@ fn parse_integer(name: &str, text: &str) -> Result<i128> {
 /// Negative → 0, otherwise the value (which [`parse_integer`] keeps within `u64`).
 fn clamp_u64(n: i128) -> u64 {
     u64::try_from(n.max(0)).unwrap_or(u64::MAX)
-}
-
-/// Looks a key up in a JSON object, exactly first and then ignoring ASCII case, because SCIM
-/// names are case-insensitive (RFC 7643 §2.1) and clients capitalise freely.
-pub(crate) fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 /// A JSON number or numeric string as the text [`parse_integer`] reads; integral floats

@@ -6,8 +6,9 @@ use std::cmp::Ordering;
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
-use super::{ListQuery, SortOrder, get_ci};
+use super::{ListQuery, SortOrder};
 use crate::filter::eval::fold_case;
+use crate::json::get_ci;
 use crate::schema::{AttrType, AttributeDef, Resolved, ResourceType, SchemaRegistry};
 
 /// A comparable form of one attribute value, typed by its definition.

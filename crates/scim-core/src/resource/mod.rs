@@ -19,11 +19,11 @@ pub use meta::{Meta, etag, parse_etag, stamp};
 pub use validate::{sync_schemas, validate};
 
 use crate::error::{Error, Result};
+use crate::json::{get_ci, take};
 use crate::schema::{
     AttrType, AttributeDef, Mutability, ResolvedKey, ResourceType, Schema, SchemaRegistry,
 };
 use normalize::{Ctx, is_unassigned, normalize_attr};
-use validate::get_ci;
 
 /// Create (POST) or Replace (PUT): decides how readOnly and immutable input is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub fn prepare(
         finish(
             &mut out,
             attr,
-            top.remove(&attr.name),
+            take(&mut top, &attr.name),
             old,
             &Ctx::root(&attr.name),
         )?;
@@ -138,7 +138,7 @@ pub fn prepare(
         let parent = Ctx::root(&schema.id);
         for attr in &schema.attributes {
             let old = old_ext.and_then(|m| get_ci(m, &attr.name));
-            let v = input_ext.remove(&attr.name);
+            let v = take(&mut input_ext, &attr.name);
             finish(&mut ext, attr, v, old, &parent.child(&attr.name))?;
         }
         if !ext.is_empty() {
@@ -150,7 +150,7 @@ pub fn prepare(
         finish(
             &mut out,
             attr,
-            top.remove(&attr.name),
+            take(&mut top, &attr.name),
             old,
             &Ctx::root(&attr.name),
         )?;
@@ -360,7 +360,7 @@ fn sub_mutability(
     let strip = |m: &mut Map<String, Value>| {
         for sub in &attr.sub_attributes {
             if sub.mutability == Mutability::ReadOnly {
-                m.remove(&sub.name);
+                take(m, &sub.name);
             }
         }
     };
@@ -382,7 +382,8 @@ fn sub_mutability(
                     continue;
                 }
                 let stored = old.and_then(|o| get_ci(o, &sub.name));
-                let kept = keep_immutable(sub, m.remove(&sub.name), stored, &ctx.child(&sub.name))?;
+                let kept =
+                    keep_immutable(sub, take(&mut m, &sub.name), stored, &ctx.child(&sub.name))?;
                 if let Some(v) = kept {
                     m.insert(sub.name.clone(), v);
                 }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::normalize::{Ctx, check_attr, is_unassigned};
 use crate::error::{Error, Result};
+use crate::json::get_ci;
 use crate::schema::{AttrType, AttributeDef, ResourceType, Schema, SchemaRegistry};
 
 /// Full check of a canonical document, run by [`super::prepare`] on every POST/PUT and by the
@@ -82,15 +83,6 @@ pub fn sync_schemas(registry: &SchemaRegistry, rt: &ResourceType, doc: &mut Valu
             map.extend(old);
         }
     }
-}
-
-/// Looks a key up by its canonical spelling first, then case-insensitively (RFC 7643 §2.1).
-pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
 }
 
 fn check_top(attr: &AttributeDef, map: &Map<String, Value>, ext: Option<&Schema>) -> Result<()> {

@@ -24,18 +24,16 @@ pub(crate) fn record(
     tenant: &TenantId,
     change: Change<'_>,
 ) -> scim_store::Result<()> {
-    sync_log::append(
-        conn,
-        tenant,
-        &NewLogEntry {
-            at: change.at,
-            actor: Actor::Provider,
-            action: change.action.to_string(),
-            resource_type: change.resource_type.to_string(),
-            resource_id: change.id.to_string(),
-            detail: change.detail.clone(),
-        },
-    )?;
+    // The detail moves into the entry (a create's is cloned nowhere); events read it there.
+    let entry = NewLogEntry {
+        at: change.at,
+        actor: Actor::Provider,
+        action: change.action.to_string(),
+        resource_type: change.resource_type.to_string(),
+        resource_id: change.id.to_string(),
+        detail: change.detail,
+    };
+    sync_log::append(conn, tenant, &entry)?;
     if change.events.is_empty() {
         return Ok(());
     }
@@ -49,7 +47,7 @@ pub(crate) fn record(
             payload: json!({
                 "resourceType": change.resource_type,
                 "id": change.id,
-                "detail": change.detail,
+                "detail": entry.detail,
             }),
             at: change.at,
         })

@@ -62,7 +62,8 @@ pub fn compile(
 /// tier or the group organization mapping makes its members mapped, any other is ignored.
 pub fn concerns_group(rules: &EntitlementRules, name: &str) -> bool {
     let none = BTreeSet::new();
-    rules.compute(&[name], &Value::Null, &none) != rules.compute::<&str>(&[], &Value::Null, &none)
+    rules.compute(&[name], &Value::Null, &none)
+        != rules.compute::<&str, _>(&[], &Value::Null, &none)
 }
 
 /// What persisting one user's outcome wrote.
@@ -272,9 +273,10 @@ pub fn on_user_created(
 
 /// [`on_user_created`] with what the caller already holds: the rules compiled from the
 /// settings it read for the create, the document and the lifecycle it inserted. A user
-/// created a moment ago is in no group and has no stored entitlements, so the only read left
-/// is the tenant's organizations — a create costs the SQLite writer a few inserts instead of
-/// five reads and a re-parse of the user.
+/// created a moment ago is in no group and has no stored entitlements, so the only reads left
+/// are of the one or two organizations its rules ask about (not every organization of the
+/// tenant, which grew with the tenant) — a create costs the SQLite writer a few inserts and
+/// key lookups instead of five reads and a re-parse of the user.
 ///
 /// Returns the detail an `entitlements` entry would have (`None` when nothing was assigned),
 /// for the caller's `create` entry (`detail.entitlements`): a created user is one entry in the
@@ -293,11 +295,14 @@ pub fn on_new_user(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> scim_store::Result<Option<Value>> {
-    let orgs = entitlements::organizations(conn, tenant)?;
+    // A new user is in no group yet; only the organizations the rules ask about are read.
+    let groups: &[String] = &[];
+    let consulted = rules.organizations_consulted(groups, document);
+    let orgs = entitlements::organizations_named(conn, tenant, &consulted)?;
     let none = Entitlements::default();
     let input = MappingInput {
         user_id,
-        groups: &[] as &[String],
+        groups,
         document,
         current: &none,
         lifecycle: Some(lifecycle),

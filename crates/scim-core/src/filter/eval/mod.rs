@@ -35,9 +35,10 @@ mod validate;
 pub use compare::{fold_case, parse_bool, parse_instant};
 pub use validate::validate;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::filter::{CompareOp, Filter, Literal};
+use crate::json::get_ci;
 use crate::path::AttrPath;
 use crate::schema::{AttrType, AttributeDef, Resolved, ResourceType, SchemaRegistry};
 use compare::Prepared;
@@ -259,14 +260,4 @@ fn attribute_value<'d>(doc: &'d Value, r: &Resolved<'_>) -> Option<&'d Value> {
         None => obj,
     };
     get_ci(container, &r.attr.name)
-}
-
-/// A JSON member by attribute name, ignoring case (RFC 7643 §2.1); the exact key is tried
-/// first because stored documents use canonical names.
-fn get_ci<'d>(obj: &'d Map<String, Value>, name: &str) -> Option<&'d Value> {
-    obj.get(name).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
 }
