@@ -37,6 +37,25 @@ impl Meta {
         m.insert("version".into(), Value::String(etag(self.version)));
         Value::Object(m)
     }
+
+    /// Appends the JSON text of [`to_json`](Self::to_json) to `out` without building the
+    /// object: for answers copied from stored text, where the `meta` map (five keys hashed,
+    /// five strings copied in and freed) was a fifth of a User's rendering.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let fields: [(&[u8], &str); 5] = [
+            (b"{\"resourceType\":", &self.resource_type),
+            (b",\"created\":", &timestamp(&self.created)),
+            (b",\"lastModified\":", &timestamp(&self.last_modified)),
+            (b",\"location\":", &self.location),
+            (b",\"version\":", &etag(self.version)),
+        ];
+        for (key, value) in fields {
+            out.extend_from_slice(key);
+            // Writing a string into a `Vec` can't fail.
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        out.push(b'}');
+    }
 }
 
 /// RFC 3339 in UTC with a `Z`, with only as many fractional digits as the instant has, so a
@@ -97,4 +116,30 @@ pub fn parse_etag(tag: &str) -> Option<u64> {
         return None;
     }
     t.parse().ok()
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The bytes `write_json` appends are the serialised `to_json`, escapes included.
+    #[test]
+    fn write_json_is_to_json_serialised() {
+        for (resource_type, location, micros) in [
+            ("User", "https://scim.example/scim/v2/Users/1", 0),
+            ("Group", "http://h/\"quoted\"/\u{7}/é", 123_456),
+        ] {
+            let meta = Meta {
+                resource_type: resource_type.into(),
+                created: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+                last_modified: Utc.timestamp_opt(1_700_000_001, micros * 1000).unwrap(),
+                location: location.into(),
+                version: 42,
+            };
+            let mut out = b"x".to_vec();
+            meta.write_json(&mut out);
+            assert_eq!(out[1..], serde_json::to_vec(&meta.to_json()).unwrap());
+        }
+    }
 }

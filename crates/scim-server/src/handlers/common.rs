@@ -158,26 +158,34 @@ pub fn meta_of(
         resource_type: rt.name.clone(),
         created: naive_to_utc(times.0),
         last_modified: naive_to_utc(times.1),
-        location: format!("{base_url}{}/{id}", rt.endpoint),
+        location: location(rt, id, base_url),
         version: u64::try_from(version).unwrap_or_default(),
     }
 }
 
-/// A single-resource response with `ETag` (and `Location` for 201).
+/// Where a resource lives (`meta.location`, and the `Location` of a 201).
+pub fn location(rt: &ResourceType, id: &str, base_url: &str) -> String {
+    format!("{base_url}{}/{id}", rt.endpoint)
+}
+
+/// A 201 whose body is already serialised, with its `ETag` and `Location`.
+pub fn created_bytes_response(body: Vec<u8>, version: i64, location: &str) -> HttpResponse {
+    let mut resp = bytes_response(StatusCode::CREATED, body, version);
+    if let Ok(value) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, value);
+    }
+    resp
+}
+
+/// A single-resource response with `ETag` (a 201 is [`created_bytes_response`], which names
+/// the resource in `Location` whatever the projection left of `meta`).
 pub fn resource_response(
     status: StatusCode,
     doc: &Value,
     version: i64,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = scim_core::json::to_vec_with(doc, scim_core::json::RESOURCE_CAPACITY);
-    let mut resp = bytes_response(status, bytes, version);
-    if status == StatusCode::CREATED
-        && let Some(loc) = doc.pointer("/meta/location").and_then(Value::as_str)
-        && let Ok(value) = HeaderValue::from_str(loc)
-    {
-        resp.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(resp)
+    Ok(bytes_response(status, bytes, version))
 }
 
 /// A single-resource response whose body is already serialised, with its `ETag`.

@@ -90,7 +90,7 @@ pub fn user_bytes(
                 base,
             );
             out.extend_from_slice(b",\"meta\":");
-            serde_json::to_writer(&mut out, &meta.to_json()).ok()?;
+            meta.write_json(&mut out);
         }
         KeyPlan::Drop => {}
         KeyPlan::Partial => return None,

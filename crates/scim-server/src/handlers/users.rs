@@ -9,12 +9,12 @@ use scim_store::members::GroupRef;
 use serde_json::{Value, json};
 
 use super::common::{
-    Tenant, bytes_response, if_match, if_none_match_hits, not_modified, projection, render,
-    render_owned, resource_response,
+    Tenant, bytes_response, created_bytes_response, if_match, if_none_match_hits, location,
+    not_modified, projection, render, render_owned, resource_response,
 };
 use crate::error::ApiError;
 use crate::http::{base_url, blocking, parse_body, point_read};
-use crate::service::users::{self as svc, user_type};
+use crate::service::users::{self as svc, CreatedUser, user_type};
 use crate::state::AppState;
 
 /// The User document with its read-only `groups` (direct memberships) filled in.
@@ -99,11 +99,25 @@ pub async fn create(
     let input = parse_body(&req, &body)?;
     let rt = user_type(&state)?;
     let projection = projection(&req, &state, rt)?;
-    let stored = svc::create_queued(&state, &tenant.0.tenant, input).await?;
-    // A new user is in no group; its document is moved into the answer, not copied.
-    let version = stored.version;
-    let doc = render_owned(stored, rt, &base_url(&req, &state));
-    resource_response(StatusCode::CREATED, &projection.apply_owned(doc), version)
+    let base = base_url(&req, &state);
+    // A new user is in no group. Its answer is copied from the text just stored, as a GET's
+    // is, unless the projection needs to look inside a value; a user brought back is
+    // rendered from its document, which is moved into the answer, not copied.
+    let stored = match svc::create_queued(&state, &tenant.0.tenant, input).await? {
+        CreatedUser::Text(raw) => {
+            if let Some(bytes) = super::raw::user_bytes(rt, &raw, &[], &base, &projection) {
+                let location = location(rt, &raw.id, &base);
+                return Ok(created_bytes_response(bytes, raw.version, &location));
+            }
+            raw.parse()?
+        }
+        CreatedUser::Parsed(stored) => stored,
+    };
+    let (version, location) = (stored.version, location(rt, &stored.id, &base));
+    let doc = projection.apply_owned(render_owned(stored, rt, &base));
+    let body = scim_core::json::to_vec_with(&doc, scim_core::json::RESOURCE_CAPACITY);
+    // `Location` names the new user even when the projection leaves `meta` out.
+    Ok(created_bytes_response(body, version, &location))
 }
 
 /// GET /Users/{id}

@@ -122,10 +122,12 @@ pub async fn create_queued(
     st: &web::Data<AppState>,
     tenant: &TenantId,
     input: Value,
-) -> Result<StoredResource, ApiError> {
+) -> Result<CreatedUser, ApiError> {
     let Some(settings) = st.settings.cached(tenant) else {
         let (st, tenant) = (st.clone(), tenant.clone());
-        return blocking(move || create(&st, &tenant, input)).await;
+        return blocking(move || create(&st, &tenant, input))
+            .await
+            .map(CreatedUser::Parsed);
     };
     let mut doc = checked_new(st, &settings, input)?;
     let password = match take_cleartext(&mut doc, &settings) {
@@ -133,13 +135,31 @@ pub async fn create_queued(
         None => PasswordChange::Keep,
     };
     let (job, prepared) = plan_create(st, tenant, doc, password, &settings)?;
-    match st.store.write_queued(job) {
-        Ok(pending) => settle_create(pending.await?, prepared),
+    let outcome = match st.store.write_queued(job) {
+        Ok(pending) => pending.await?,
         Err(job) => {
             let st = st.clone();
-            settle_create(blocking(move || Ok(st.store.write(job)?)).await?, prepared)
+            blocking(move || Ok(st.store.write(job)?)).await?
         }
+    };
+    match outcome {
+        Ok(Created::Inserted) => Ok(CreatedUser::Text(
+            Arc::try_unwrap(prepared)
+                .map(users::PreparedUser::into_raw)
+                .unwrap_or_else(|shared| shared.to_raw()),
+        )),
+        Ok(Created::Revived(stored)) => Ok(CreatedUser::Parsed(stored)),
+        Err(refusal) => Err(refused(refusal)),
     }
+}
+
+/// A user an async create left, in the form its answer is cheapest to build from.
+pub enum CreatedUser {
+    /// Inserted as prepared: its stored text, which the answer copies (`handlers::raw`)
+    /// instead of serialising the document a second time.
+    Text(scim_store::RawResource),
+    /// Brought back from a deletion, or created on the blocking path: the parsed user.
+    Parsed(StoredResource),
 }
 
 /// A new user's document, prepared by core and checked against the tenant's rules.
@@ -275,11 +295,16 @@ fn settle_create(
             .map(users::PreparedUser::into_stored)
             .unwrap_or_else(|shared| shared.to_stored())),
         Ok(Created::Revived(stored)) => Ok(stored),
-        Err(refusal) => Err(refusal
-            .err()
-            .map(ApiError::from)
-            .unwrap_or_else(|| ApiError::Internal("local account check".into()))),
+        Err(refusal) => Err(refused(refusal)),
     }
+}
+
+/// The error of a create whose userName is held (see [`taken`]).
+fn refused(refusal: Result<(), scim_core::error::Error>) -> ApiError {
+    refusal
+        .err()
+        .map(ApiError::from)
+        .unwrap_or_else(|| ApiError::Internal("local account check".into()))
 }
 
 /// A create whose userName is held. A user the provider deleted within the deactivation

@@ -24,6 +24,7 @@ fn create_returns_201_location_etag_and_never_the_password() {
         assert_scim_json(&r);
         etag_matches_meta(&r);
         let u = r.json();
+        let created = r.text.clone();
         let id = id_of(&u);
         let location = format!("{}/scim/v2/Users/{id}", srv.origin);
         assert_eq!(r.header("location"), Some(location.as_str()), "{r:?}");
@@ -50,6 +51,55 @@ fn create_returns_201_location_etag_and_never_the_password() {
         assert_eq!(got["id"], json!(id));
         assert!(got.get("password").is_none(), "password returned: {got}");
         assert_eq!(got["userName"], u["userName"]);
+        // The 201's body is copied from the stored text, as a GET's is: the same bytes.
+        assert_eq!(
+            r.text, created,
+            "the 201 body differs from the GET right after it"
+        );
+    });
+}
+
+#[test]
+fn create_answers_with_the_projection_asked_for() {
+    each_backend(|srv: &Server| {
+        // Whole attributes kept or dropped: copied from the stored text.
+        let r = srv.post(
+            "/Users?attributes=userName,emails",
+            &user_body("proj1@example.com"),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        let u = r.json();
+        let id = id_of(&u);
+        assert_eq!(u["userName"], json!("proj1@example.com"), "{u}");
+        assert_eq!(u["emails"][0]["value"], json!("proj1@example.com"), "{u}");
+        assert!(
+            u.get("name").is_none() && u.get("externalId").is_none(),
+            "{u}"
+        );
+        let location = format!("{}/scim/v2/Users/{id}", srv.origin);
+        assert_eq!(r.header("location"), Some(location.as_str()), "{r:?}");
+        // `meta` is not asked for, but the new user's `ETag` and `Location` are still sent.
+        assert_eq!(r.header("etag"), Some("W/\"1\""), "{r:?}");
+        let got = srv.get(&format!("/Users/{id}?attributes=userName,emails"));
+        assert_eq!(got.text, r.text, "{got:?}");
+
+        // A sub-attribute: the document is parsed and projected.
+        let r = srv.post(
+            "/Users?attributes=name.givenName",
+            &user_body("proj2@example.com"),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        let u = r.json();
+        let id = id_of(&u);
+        assert!(u["name"]["givenName"].is_string(), "{u}");
+        assert!(
+            u["name"].get("familyName").is_none() && u.get("userName").is_none(),
+            "{u}"
+        );
+        let location = format!("{}/scim/v2/Users/{id}", srv.origin);
+        assert_eq!(r.header("location"), Some(location.as_str()), "{r:?}");
+        let got = srv.get(&format!("/Users/{id}?attributes=name.givenName"));
+        assert_eq!(got.text, r.text, "{got:?}");
     });
 }
 

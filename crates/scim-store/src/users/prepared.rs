@@ -15,7 +15,7 @@ use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
 use crate::flat::Row;
 use crate::lifecycle::state_json;
-use crate::model::{StoredResource, TenantId};
+use crate::model::{RawResource, StoredResource, TenantId};
 use crate::stamp::Stamp;
 use crate::with_conn;
 
@@ -68,6 +68,27 @@ impl PreparedUser {
     /// [`into_stored`](Self::into_stored) for a shared reference (copies the document).
     pub fn to_stored(&self) -> StoredResource {
         stored(self.id.clone(), self.doc.clone(), self.now)
+    }
+    /// The user as stored, with the stored text instead of the document: an answer copied
+    /// from the text (as a GET's is) needs no second serialisation of the document, and is
+    /// byte for byte what a GET returns next.
+    pub fn into_raw(self) -> RawResource {
+        raw(self.id, self.cols.resource, self.now)
+    }
+    /// [`into_raw`](Self::into_raw) for a shared reference (copies the text).
+    pub fn to_raw(&self) -> RawResource {
+        raw(self.id.clone(), self.cols.resource.clone(), self.now)
+    }
+}
+
+/// A user's stored text as a fresh insert leaves it (see [`stored`]).
+fn raw(id: String, text: String, now: NaiveDateTime) -> RawResource {
+    RawResource {
+        id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        text,
     }
 }
 
