@@ -67,14 +67,21 @@ fn holds_nul(v: &Value) -> bool {
 
 /// The base URL resources are located under (`https://host/scim/v2`).
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    let origin = match &state.config.public_url {
-        Some(u) => u.trim_end_matches('/').to_string(),
+    // Pushed rather than `format!`ed: this runs for every resource answered, and two
+    // `format!`s were ~40% of it.
+    let mount = state.config.mount_path.trim_end_matches('/');
+    let mut url = String::with_capacity(64);
+    match &state.config.public_url {
+        Some(u) => url.push_str(u.trim_end_matches('/')),
         None => {
             let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
+            url.push_str(info.scheme());
+            url.push_str("://");
+            url.push_str(info.host());
         }
-    };
-    format!("{origin}{}", state.config.mount_path.trim_end_matches('/'))
+    }
+    url.push_str(mount);
+    url
 }
 
 /// Runs a point read (one resource by id, a lookup by a unique key) inline when the store

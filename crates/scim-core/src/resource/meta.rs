@@ -61,7 +61,52 @@ impl Meta {
 /// RFC 3339 in UTC with a `Z`, with only as many fractional digits as the instant has, so a
 /// stored timestamp prints back exactly.
 fn timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut out = String::with_capacity(30);
+    write_timestamp(&mut out, t);
+    out
+}
+
+/// Appends [`timestamp`]'s text: `YYYY-MM-DDTHH:MM:SS`, then `.` and 3, 6 or 9 digits when
+/// the instant has a fraction (the fewest that hold it), then `Z` — `to_rfc3339_opts(AutoSi,
+/// true)`'s text, written digit by digit. Two of these were ~60% of rendering a `meta`
+/// through chrono's general formatter. Years outside 0..=9999 and leap seconds, which chrono
+/// writes its own way, still go through chrono.
+fn write_timestamp(out: &mut String, t: &DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (t.year(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        out.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        return;
+    }
+    fn digits(out: &mut String, n: u32, width: u32) {
+        for place in (0..width).rev() {
+            let d = n / 10_u32.pow(place) % 10;
+            out.push(char::from(b'0' + d as u8));
+        }
+    }
+    digits(out, year.unsigned_abs(), 4);
+    let parts = [
+        ('-', t.month()),
+        ('-', t.day()),
+        ('T', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ];
+    for (sep, n) in parts {
+        out.push(sep);
+        digits(out, n, 2);
+    }
+    if nanos != 0 {
+        out.push('.');
+        if nanos % 1_000_000 == 0 {
+            digits(out, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            digits(out, nanos / 1_000, 6);
+        } else {
+            digits(out, nanos, 9);
+        }
+    }
+    out.push('Z');
 }
 
 /// Writes `id` and `meta` into a prepared document, replacing whatever the client sent, and
@@ -122,6 +167,51 @@ pub fn parse_etag(tag: &str) -> Option<u64> {
 mod write_tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// The digit-by-digit text is chrono's, for every instant (fractions of each length,
+    /// years of every width, leap seconds).
+    #[test]
+    fn timestamps_are_chronos_text() {
+        use chrono::{NaiveDate, SecondsFormat};
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut instants = vec![
+            Utc.timestamp_opt(0, 0).unwrap(),
+            Utc.timestamp_opt(1_700_000_000, 1).unwrap(),
+            Utc.timestamp_opt(1_700_000_000, 120_000_000).unwrap(),
+            Utc.timestamp_opt(1_700_000_000, 123_400_000).unwrap(),
+            Utc.timestamp_opt(253_402_300_799, 999_999_999).unwrap(),
+            Utc.timestamp_opt(-62_135_596_800, 0).unwrap(),
+            Utc.timestamp_opt(-62_135_596_801, 0).unwrap(),
+            Utc.timestamp_opt(253_402_300_800, 0).unwrap(),
+            NaiveDate::from_ymd_opt(2016, 12, 31)
+                .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+                .unwrap()
+                .and_utc(),
+        ];
+        for _ in 0..20_000 {
+            let secs = (next() % 400_000_000_000) as i64 - 100_000_000_000;
+            let nanos = match next() % 4 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                2 => (next() % 1_000_000) as u32 * 1000,
+                _ => (next() % 1_000_000_000) as u32,
+            };
+            instants.extend(Utc.timestamp_opt(secs, nanos).single());
+        }
+        for t in instants {
+            assert_eq!(
+                timestamp(&t),
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                "{t:?}"
+            );
+        }
+    }
 
     /// The bytes `write_json` appends are the serialised `to_json`, escapes included.
     #[test]
