@@ -20,6 +20,7 @@ use crate::error::{Result, StoreError, check_indexed, classify};
 use crate::members;
 use crate::model::{StoredResource, TenantId};
 use crate::search::search_document;
+use crate::stamp::Stamp;
 use crate::with_conn;
 
 pub use crate::members::{GroupRef, groups_for_member, member_count, members};
@@ -132,7 +133,8 @@ pub fn insert(
     })
 }
 
-type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
+/// Timestamps as [`Stamp`], which reads SQLite's text without chrono's parser.
+type ResourceRow = (String, i64, Stamp, Stamp, String);
 
 fn to_stored((id, version, created_at, updated_at, text): ResourceRow) -> Result<StoredResource> {
     let resource = serde_json::from_str(&text).map_err(|e| {
@@ -141,8 +143,8 @@ fn to_stored((id, version, created_at, updated_at, text): ResourceRow) -> Result
     Ok(StoredResource {
         id,
         version,
-        created_at,
-        updated_at,
+        created_at: created_at.0,
+        updated_at: updated_at.0,
         resource,
     })
 }

@@ -28,6 +28,7 @@ use scim_core::schema::SchemaRegistry;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
 use crate::model::{RawResource, StoredResource, TenantId};
+use crate::stamp::Stamp;
 use sql::{Bind, Dialect, Sql};
 use translate::{Table, Translator};
 
@@ -308,9 +309,9 @@ struct ResourceRow {
     #[diesel(sql_type = BigInt)]
     version: i64,
     #[diesel(sql_type = Timestamp)]
-    created_at: NaiveDateTime,
+    created_at: Stamp,
     #[diesel(sql_type = Timestamp)]
-    updated_at: NaiveDateTime,
+    updated_at: Stamp,
     #[diesel(sql_type = Text)]
     resource: String,
 }
@@ -356,7 +357,7 @@ macro_rules! runner {
             let next = match (st.cursor_from, rows.last()) {
                 (Some((from, size)), Some(last)) if rows.len() == size => Some(PageCursor {
                     offset: from + rows.len() as u64,
-                    created_at: last.created_at,
+                    created_at: last.created_at.0,
                     id: last.id.clone(),
                 }),
                 _ => None,
@@ -388,8 +389,8 @@ fn raw(row: ResourceRow) -> RawResource {
     RawResource {
         id: row.id,
         version: row.version,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
+        created_at: row.created_at.0,
+        updated_at: row.updated_at.0,
         text: row.resource,
     }
 }

@@ -31,6 +31,7 @@ use crate::error::{Result, StoreError, classify};
 use crate::flat::Row;
 use crate::members::{self, GroupRef};
 use crate::model::{Origin, RawResource, StoredResource, TenantId};
+use crate::stamp::Stamp;
 use crate::with_conn;
 
 mod active;
@@ -171,7 +172,8 @@ macro_rules! resource_columns {
     };
 }
 
-pub(crate) type ResourceRow = (String, i64, NaiveDateTime, NaiveDateTime, String);
+/// Timestamps as [`Stamp`], which reads SQLite's text without chrono's parser.
+pub(crate) type ResourceRow = (String, i64, Stamp, Stamp, String);
 
 // After `resource_columns!`, which it uses.
 mod one;
@@ -184,8 +186,8 @@ pub(crate) fn to_stored(
     Ok(StoredResource {
         id,
         version,
-        created_at,
-        updated_at,
+        created_at: created_at.0,
+        updated_at: updated_at.0,
         resource,
     })
 }
@@ -194,8 +196,8 @@ fn raw_row((id, version, created_at, updated_at, text): ResourceRow) -> RawResou
     RawResource {
         id,
         version,
-        created_at,
-        updated_at,
+        created_at: created_at.0,
+        updated_at: updated_at.0,
         text,
     }
 }
