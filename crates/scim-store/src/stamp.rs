@@ -12,13 +12,14 @@
 //! resource a GET or a list page answers carries two (`callgrind`: 6% of a GET by id).
 //! [`Stamp`] reads the text it writes digit by digit and leaves anything else to diesel.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
 use diesel::serialize::{IsNull, Output, ToSql};
 use diesel::sql_types::Timestamp;
 use diesel::sqlite::Sqlite;
+use scim_core::resource::push_datetime;
 
 /// A `TIMESTAMP` value, stored on SQLite as the text diesel's own `NaiveDateTime` would store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
@@ -86,47 +87,18 @@ impl ToSql<Timestamp, Pg> for Stamp {
 /// as few as show it exactly. Years outside 0–9999 and leap seconds, which chrono writes
 /// differently and a clock never gives here, are left to chrono.
 pub(crate) fn sqlite_text(t: &NaiveDateTime) -> String {
-    let (year, nanos) = (t.year(), t.nanosecond());
-    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        return t.format("%F %T%.f").to_string();
-    }
     let mut out = String::with_capacity(29);
-    push_digits(&mut out, year.unsigned_abs(), 4);
-    out.push('-');
-    push_digits(&mut out, t.month(), 2);
-    out.push('-');
-    push_digits(&mut out, t.day(), 2);
-    out.push(' ');
-    push_digits(&mut out, t.hour(), 2);
-    out.push(':');
-    push_digits(&mut out, t.minute(), 2);
-    out.push(':');
-    push_digits(&mut out, t.second(), 2);
-    if nanos != 0 {
-        out.push('.');
-        if nanos % 1_000_000 == 0 {
-            push_digits(&mut out, nanos / 1_000_000, 3);
-        } else if nanos % 1_000 == 0 {
-            push_digits(&mut out, nanos / 1_000, 6);
-        } else {
-            push_digits(&mut out, nanos, 9);
-        }
-    }
-    out
-}
-
-/// The last `width` decimal digits of `n`, zero-padded.
-fn push_digits(out: &mut String, n: u32, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (n / 10u32.pow(place)) % 10;
-        out.push(char::from(b'0' + digit as u8));
+    if push_datetime(&mut out, t, ' ') {
+        out
+    } else {
+        t.format("%F %T%.f").to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, NaiveTime};
+    use chrono::{Datelike, NaiveDate, NaiveTime};
     use proptest::prelude::*;
 
     fn chrono_text(t: &NaiveDateTime) -> String {

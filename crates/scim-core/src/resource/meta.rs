@@ -1,6 +1,6 @@
 //! Server-maintained `meta` (RFC 7643 §3.1) and weak ETags built from version numbers.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 /// Server-maintained metadata of one resource. Core renders it into the document from values
@@ -66,34 +66,45 @@ fn timestamp(t: &DateTime<Utc>) -> String {
     out
 }
 
-/// Appends [`timestamp`]'s text: `YYYY-MM-DDTHH:MM:SS`, then `.` and 3, 6 or 9 digits when
-/// the instant has a fraction (the fewest that hold it), then `Z` — `to_rfc3339_opts(AutoSi,
-/// true)`'s text, written digit by digit. Two of these were ~60% of rendering a `meta`
-/// through chrono's general formatter. Years outside 0..=9999 and leap seconds, which chrono
-/// writes its own way, still go through chrono.
+/// Appends [`timestamp`]'s text, `to_rfc3339_opts(AutoSi, true)`'s, written digit by digit
+/// ([`push_datetime`]): two of these through chrono's general formatter were ~60% of
+/// rendering a `meta`.
 fn write_timestamp(out: &mut String, t: &DateTime<Utc>) {
-    use chrono::{Datelike, Timelike};
-    let (year, nanos) = (t.year(), t.nanosecond());
-    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+    if push_datetime(out, &t.naive_utc(), 'T') {
+        out.push('Z');
+    } else {
         out.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
-        return;
     }
+}
+
+/// Appends `YYYY-MM-DD`, `sep`, `HH:MM:SS`, then `.` and 3, 6 or 9 digits when the instant
+/// has a fraction (the fewest that hold it): the text chrono writes for `%F{sep}%T%.f` and,
+/// with `T` and a `Z`, for RFC 3339 with `AutoSi`, without its format machinery. Returns
+/// `false`, having written nothing, for years outside 0..=9999 and leap seconds, which
+/// chrono writes its own way: the caller asks chrono then. Shared with the store, which
+/// writes SQLite's timestamps (`%F %T%.f`) the same way.
+pub fn push_datetime(out: &mut String, t: &NaiveDateTime, sep: char) -> bool {
+    use chrono::{Datelike, Timelike};
     fn digits(out: &mut String, n: u32, width: u32) {
         for place in (0..width).rev() {
             let d = n / 10_u32.pow(place) % 10;
             out.push(char::from(b'0' + d as u8));
         }
     }
+    let (year, nanos) = (t.year(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return false;
+    }
     digits(out, year.unsigned_abs(), 4);
     let parts = [
         ('-', t.month()),
         ('-', t.day()),
-        ('T', t.hour()),
+        (sep, t.hour()),
         (':', t.minute()),
         (':', t.second()),
     ];
-    for (sep, n) in parts {
-        out.push(sep);
+    for (before, n) in parts {
+        out.push(before);
         digits(out, n, 2);
     }
     if nanos != 0 {
@@ -106,7 +117,7 @@ fn write_timestamp(out: &mut String, t: &DateTime<Utc>) {
             digits(out, nanos, 9);
         }
     }
-    out.push('Z');
+    true
 }
 
 /// Writes `id` and `meta` into a prepared document, replacing whatever the client sent, and

@@ -15,7 +15,7 @@ mod validate;
 
 use serde_json::{Map, Value};
 
-pub use meta::{Meta, etag, parse_etag, stamp};
+pub use meta::{Meta, etag, parse_etag, push_datetime, stamp};
 pub use validate::{sync_schemas, validate};
 
 use crate::error::{Error, Result};
