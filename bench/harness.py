@@ -143,6 +143,8 @@ class Target:
 
 class Ours(Target):
     bulk = True
+    # A command the binary runs under (bench/instructions: valgrind), empty for none.
+    wrapper = ()
 
     def __init__(self, name, binary, database_url, workdir):
         super().__init__(name)
@@ -163,7 +165,7 @@ class Ours(Target):
         self.port = free_port()
         logf = open(os.path.join(self.workdir, f"{self.name}.log"), "w")
         self.proc = subprocess.Popen(
-            [self.binary, "--database-url", self.database_url, "serve", "--bind",
+            [*self.wrapper, self.binary, "--database-url", self.database_url, "serve", "--bind",
              f"127.0.0.1:{self.port}"], stdout=logf, stderr=logf, start_new_session=True)
         self.wait_ready("/healthz")
 
