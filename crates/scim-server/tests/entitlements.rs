@@ -293,6 +293,42 @@ fn group_pushes_move_roles_tiers_and_organizations() {
     });
 }
 
+/// A group pushed with many members (past the count that looks organizations up one by one)
+/// and one with a few place everyone in the group's organization, which is created once.
+#[test]
+fn a_group_of_many_members_and_one_of_few_create_their_organization_once() {
+    each_backend(|s| {
+        configure(s, |t| {
+            t.org_mapping = OrgMapping::Group {
+                map: BTreeMap::from([
+                    ("Sales".to_string(), "Acme Sales".to_string()),
+                    ("Support".to_string(), "Acme Support".to_string()),
+                ]),
+            };
+        });
+        let many: Vec<String> = (0..20)
+            .map(|i| id_of(&s.create_user(&format!("many{i}@example.com"))))
+            .collect();
+        let few: Vec<String> = (0..2)
+            .map(|i| id_of(&s.create_user(&format!("few{i}@example.com"))))
+            .collect();
+        let many_refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let few_refs: Vec<&str> = few.iter().map(String::as_str).collect();
+        create_group(s, "Sales", &many_refs);
+        create_group(s, "Support", &few_refs);
+        for (ids, org) in [(&many, "Acme Sales"), (&few, "Acme Support")] {
+            for id in ids {
+                assert_eq!(stored(s, id).organization, org, "[{}] {id}", s.backend);
+            }
+            let created = log_of(s, "create")
+                .iter()
+                .filter(|e| e.resource_type == "Organization" && e.resource_id == org)
+                .count();
+            assert_eq!(created, 1, "[{}] {org} created {created} times", s.backend);
+        }
+    });
+}
+
 #[test]
 fn losing_the_last_mapped_group_revokes_access() {
     each_backend(|s| {

@@ -185,6 +185,11 @@ fn persist(
     })
 }
 
+/// Users [`recompute_users`] recomputes with key lookups of the organizations each one's
+/// rules consult (`EntitlementRules::organizations_consulted`); past this many it reads every
+/// organization of the tenant once instead.
+const LOOKUP_ORGS_UP_TO: usize = 16;
+
 /// Recomputes the users among `ids` (ids that are not users of the tenant, such as nested
 /// groups, are skipped) under `rules`, in the caller's transaction. Returns how many changed.
 pub fn recompute_users(
@@ -202,7 +207,13 @@ pub fn recompute_users(
         return Ok(0);
     }
     let mut groups = members::groups_of(conn, tenant, &ids)?;
-    let mut orgs = entitlements::organizations(conn, tenant)?;
+    // A few users (a membership PATCH, a user's own write) look up the organizations their
+    // rules ask about; more read every organization of the tenant once.
+    let mut all_orgs = if ids.len() > LOOKUP_ORGS_UP_TO {
+        Some(entitlements::organizations(conn, tenant)?)
+    } else {
+        None
+    };
     let mut changed = 0;
     for id in &ids {
         let Some(user) = users::get(conn, tenant, id)? else {
@@ -226,7 +237,16 @@ pub fn recompute_users(
             current: &current,
             lifecycle: Some(&lifecycle),
         };
-        let outcome = rules.reconcile(&input, &orgs, now);
+        let looked_up;
+        let orgs = match &all_orgs {
+            Some(all) => all,
+            None => {
+                let consulted = rules.organizations_consulted(&names, &user.resource);
+                looked_up = entitlements::organizations_named(conn, tenant, &consulted)?;
+                &looked_up
+            }
+        };
+        let outcome = rules.reconcile(&input, orgs, now);
         let done = persist(
             conn,
             registry,
@@ -236,8 +256,11 @@ pub fn recompute_users(
             actor,
             now,
         )?;
-        if outcome.entitlements.organization_created {
-            orgs.insert(outcome.entitlements.organization.clone());
+        // `persist` created it in this transaction, where a later lookup finds it.
+        if outcome.entitlements.organization_created
+            && let Some(all) = &mut all_orgs
+        {
+            all.insert(outcome.entitlements.organization.clone());
         }
         changed += usize::from(done.changed);
     }
