@@ -10,7 +10,7 @@ use scim_core::resource::etag;
 use scim_store::{StoredResource, TenantId};
 
 use super::common::{
-    Tenant, if_match, if_none_match_hits, not_modified, projection, query_pairs, render,
+    Tenant, if_match, if_none_match_hits, location, not_modified, projection, query_pairs, render,
 };
 use super::stream::{self, Body, Item};
 use crate::error::ApiError;
@@ -57,10 +57,7 @@ async fn respond(
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::ETAG, version_tag(stored.version)));
     if status == StatusCode::CREATED {
-        builder.insert_header((
-            header::LOCATION,
-            format!("{base}{}/{}", rt.endpoint, stored.id),
-        ));
+        builder.insert_header((header::LOCATION, location(rt, &stored.id, &base)));
     }
     stream::respond(
         builder,

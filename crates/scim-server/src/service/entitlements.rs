@@ -185,6 +185,20 @@ fn persist(
     })
 }
 
+/// The organizations, among those `rules` ask about for a user in `groups` with `document`
+/// (`EntitlementRules::organizations_consulted`), that exist: what `reconcile` needs of the
+/// tenant's organizations for that user, read by key.
+fn consulted_orgs(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    rules: &EntitlementRules,
+    groups: &[String],
+    document: &Value,
+) -> scim_store::Result<BTreeSet<String>> {
+    let consulted = rules.organizations_consulted(groups, document);
+    entitlements::organizations_named(conn, tenant, &consulted)
+}
+
 /// Users [`recompute_users`] recomputes with key lookups of the organizations each one's
 /// rules consult (`EntitlementRules::organizations_consulted`); past this many it reads every
 /// organization of the tenant once instead.
@@ -241,8 +255,7 @@ pub fn recompute_users(
         let orgs = match &all_orgs {
             Some(all) => all,
             None => {
-                let consulted = rules.organizations_consulted(&names, &user.resource);
-                looked_up = entitlements::organizations_named(conn, tenant, &consulted)?;
+                looked_up = consulted_orgs(conn, tenant, rules, &names, &user.resource)?;
                 &looked_up
             }
         };
@@ -318,10 +331,9 @@ pub fn on_new_user(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> scim_store::Result<Option<Value>> {
-    // A new user is in no group yet; only the organizations the rules ask about are read.
+    // A new user is in no group yet.
     let groups: &[String] = &[];
-    let consulted = rules.organizations_consulted(groups, document);
-    let orgs = entitlements::organizations_named(conn, tenant, &consulted)?;
+    let orgs = consulted_orgs(conn, tenant, rules, groups, document)?;
     let none = Entitlements::default();
     let input = MappingInput {
         user_id,

@@ -142,15 +142,13 @@ pub async fn create_queued(
             blocking(move || Ok(st.store.write(job)?)).await?
         }
     };
-    match outcome {
-        Ok(Created::Inserted) => Ok(CreatedUser::Text(
-            Arc::try_unwrap(prepared)
-                .map(users::PreparedUser::into_raw)
-                .unwrap_or_else(|shared| shared.to_raw()),
-        )),
-        Ok(Created::Revived(stored)) => Ok(CreatedUser::Parsed(stored)),
-        Err(refusal) => Err(refused(refusal)),
-    }
+    settle(
+        outcome,
+        prepared,
+        |p| CreatedUser::Text(p.into_raw()),
+        |p| CreatedUser::Text(p.to_raw()),
+        CreatedUser::Parsed,
+    )
 }
 
 /// A user an async create left, in the form its answer is cheapest to build from.
@@ -290,11 +288,30 @@ fn settle_create(
     outcome: CreateOutcome,
     prepared: Arc<users::PreparedUser>,
 ) -> Result<StoredResource, ApiError> {
+    settle(
+        outcome,
+        prepared,
+        users::PreparedUser::into_stored,
+        |p| p.to_stored(),
+        |s| s,
+    )
+}
+
+/// [`settle_create`] into any form: `owned` takes the prepared user when this is its only
+/// reference (the usual case), `shared` copies from it otherwise, `revived` takes a user
+/// brought back.
+fn settle<T>(
+    outcome: CreateOutcome,
+    prepared: Arc<users::PreparedUser>,
+    owned: fn(users::PreparedUser) -> T,
+    shared: fn(&users::PreparedUser) -> T,
+    revived: fn(StoredResource) -> T,
+) -> Result<T, ApiError> {
     match outcome {
         Ok(Created::Inserted) => Ok(Arc::try_unwrap(prepared)
-            .map(users::PreparedUser::into_stored)
-            .unwrap_or_else(|shared| shared.to_stored())),
-        Ok(Created::Revived(stored)) => Ok(stored),
+            .map(owned)
+            .unwrap_or_else(|p| shared(&p))),
+        Ok(Created::Revived(stored)) => Ok(revived(stored)),
         Err(refusal) => Err(refused(refusal)),
     }
 }
