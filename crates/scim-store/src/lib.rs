@@ -219,6 +219,18 @@ impl Store {
         }
     }
 
+    /// Reverts the last applied migration, so a test can check what running it again
+    /// computes from the rows already there (a backfill).
+    pub fn migrate_down_last(&self) -> Result<()> {
+        match &*self.inner {
+            Backend::Sqlite { writer, .. } => writer.write(migrate::revert_last),
+            Backend::Postgres { pool } => {
+                let mut c = pool.get()?;
+                migrate::revert_last(&mut Conn::Pg(&mut c))
+            }
+        }
+    }
+
     /// Whether a short read may run on the caller's (async) thread: on SQLite, with a read
     /// connection idle, a point read costs microseconds — less than handing it to a thread
     /// pool and back. Never on PostgreSQL, where every read waits on the network.

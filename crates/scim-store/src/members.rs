@@ -85,41 +85,20 @@ pub fn members(
         .collect())
 }
 
-/// How many members the group has (an index range count; no rows are read into memory).
+/// How many members the group has: one row read, whatever the group's size. The count is kept
+/// on the group's row by the database (triggers on `group_members`, migration
+/// `000011_group_member_count`), so it moves with every write of a membership in the same
+/// transaction, by whatever path. Another tenant's group, or none, has no members.
 pub fn member_count(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str) -> Result<i64> {
-    let n: i64 = with_conn!(conn, |c| {
-        group_members::table
-            .filter(group_members::tenant_id.eq(tenant.as_str()))
-            .filter(group_members::group_id.eq(group_id))
-            .count()
-            .get_result(&mut **c)?
-    });
-    Ok(n)
-}
-
-/// The id of the member at 0-based `position` in member-id order (the order of [`members`]),
-/// or `None` when the group has no more than `position` members. The database steps over
-/// `position` index entries and reads one, so the cost is bounded by `position`, not by the
-/// group's size: `member_at(…, n).is_some()` answers "more than `n` members?" for a group of
-/// a million as quickly as for one of `n`, where [`member_count`] walks every entry.
-pub fn member_at(
-    conn: &mut Conn<'_>,
-    tenant: &TenantId,
-    group_id: &str,
-    position: i64,
-) -> Result<Option<String>> {
-    let id: Option<String> = with_conn!(conn, |c| {
-        group_members::table
-            .filter(group_members::tenant_id.eq(tenant.as_str()))
-            .filter(group_members::group_id.eq(group_id))
-            .order(group_members::member_id.asc())
-            .select(group_members::member_id)
-            .offset(position.max(0))
-            .limit(1)
+    let n: Option<i64> = with_conn!(conn, |c| {
+        groups::table
+            .filter(groups::tenant_id.eq(tenant.as_str()))
+            .filter(groups::id.eq(group_id))
+            .select(groups::member_count)
             .first(&mut **c)
             .optional()?
     });
-    Ok(id)
+    Ok(n.unwrap_or(0))
 }
 
 /// The groups `member_id` (a user or a group) is a direct member of, by displayName.

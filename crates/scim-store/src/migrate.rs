@@ -44,3 +44,16 @@ pub(crate) fn revert_all(conn: &mut Conn<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+/// Reverts the last applied migration (tests of a migration's backfill).
+pub(crate) fn revert_last(conn: &mut Conn<'_>) -> Result<()> {
+    match conn {
+        Conn::Sqlite(c) => {
+            c.revert_last_migration(SQLITE).map_err(err)?;
+        }
+        Conn::Pg(c) => {
+            c.revert_last_migration(POSTGRES).map_err(err)?;
+        }
+    }
+    Ok(())
+}

@@ -530,3 +530,105 @@ fn deleting_a_group_removes_it_everywhere() {
         );
     }
 }
+
+/// The count every group's row keeps (triggers on `group_members`) against its member rows,
+/// after each kind of membership write, on both backends; then again after the migration that
+/// adds it is reverted and re-run, which must compute it from the rows already there.
+#[test]
+fn member_count_follows_every_membership_write() {
+    fn check(s: &Store, t: &TenantId, groups_: &[&str], kind: BackendKind, step: &str) {
+        for g in groups_ {
+            let rows = i64::try_from(member_ids(s, t, g).len()).unwrap();
+            let kept = s.read(|c| groups::member_count(c, t, g)).unwrap();
+            assert_eq!(kept, rows, "{g} after {step} on {kind:?}");
+        }
+    }
+    for db in TestDb::all() {
+        let (s, kind) = (&db.store, db.kind());
+        let t = tenant(s, "acme");
+        let other = tenant(s, "other");
+        for i in 0..10 {
+            add_user(s, &t, &format!("u{i}"));
+        }
+        add_user(s, &other, "x0");
+        add_group(s, &other, "g1", "Theirs", vec![m("x0")]).unwrap();
+        add_group(s, &t, "g0", "Child", vec![m("u9")]).unwrap();
+        let five: Vec<Member> = ["u0", "u1", "u2", "u3", "u4", "g0"].map(m).into();
+        add_group(s, &t, "g1", "Sales", five).unwrap();
+        add_group(s, &t, "g2", "Ops", ["u3", "u4", "u5"].map(m).into()).unwrap();
+        let all = ["g0", "g1", "g2"];
+        check(s, &t, &all, kind, "create");
+        assert_eq!(s.read(|c| groups::member_count(c, &t, "g1")).unwrap(), 6);
+
+        // Adding present members and removing absent ones count nothing.
+        patch(
+            s,
+            &t,
+            "g1",
+            None,
+            vec![MemberOp::Add(["u0", "u5", "u6", "u6"].map(m).into())],
+        )
+        .unwrap();
+        patch(
+            s,
+            &t,
+            "g1",
+            None,
+            vec![MemberOp::Remove(vec!["u1".into(), "u8".into()])],
+        )
+        .unwrap();
+        check(s, &t, &all, kind, "add and remove");
+        let filter = parse_filter(r#"value eq "u2" or value eq "u3""#).unwrap();
+        patch(s, &t, "g1", None, vec![MemberOp::RemoveWhere(filter)]).unwrap();
+        check(s, &t, &all, kind, "remove by filter");
+        patch(
+            s,
+            &t,
+            "g2",
+            None,
+            vec![MemberOp::ReplaceAll(["u5", "u7", "u8"].map(m).into())],
+        )
+        .unwrap();
+        check(s, &t, &all, kind, "replace all");
+        let (t2, resource) = (t.clone(), doc("Group", json!({ "displayName": "Ops" })));
+        let members = Some(["u4", "u5", "u6", "u7"].map(m).into());
+        s.write(move |c| groups::replace(c, reg(), &t2, "g2", None, resource, members, at(8)))
+            .unwrap();
+        check(s, &t, &all, kind, "PUT");
+        // A deleted user or group leaves every group it was in.
+        let t2 = t.clone();
+        s.write(move |c| users::delete(c, &t2, "u5", None, at(9)))
+            .unwrap();
+        let t2 = t.clone();
+        s.write(move |c| groups::delete(c, &t2, "g0", None, at(9)))
+            .unwrap();
+        check(s, &t, &["g1", "g2"], kind, "deletes");
+        assert_eq!(s.read(|c| groups::member_count(c, &t, "g0")).unwrap(), 0);
+        patch(s, &t, "g1", None, vec![MemberOp::RemoveAll]).unwrap();
+        check(s, &t, &["g1", "g2"], kind, "remove all");
+        assert_eq!(s.read(|c| groups::member_count(c, &t, "g1")).unwrap(), 0);
+        patch(
+            s,
+            &t,
+            "g1",
+            None,
+            vec![MemberOp::Add(["u0", "u9"].map(m).into())],
+        )
+        .unwrap();
+        // Another tenant's group of the same id keeps its own count.
+        assert_eq!(
+            s.read(|c| groups::member_count(c, &other, "g1")).unwrap(),
+            1
+        );
+
+        s.migrate_down_last().unwrap();
+        s.migrate().unwrap();
+        check(s, &t, &["g1", "g2"], kind, "the migration again");
+        assert_eq!(s.read(|c| groups::member_count(c, &t, "g1")).unwrap(), 2);
+        assert_eq!(s.read(|c| groups::member_count(c, &t, "g2")).unwrap(), 3);
+        assert_eq!(
+            s.read(|c| groups::member_count(c, &other, "g1")).unwrap(),
+            1
+        );
+    }
+}

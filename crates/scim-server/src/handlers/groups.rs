@@ -226,11 +226,12 @@ pub async fn patch(
         let with_body = match answer {
             PatchAnswer::Empty => false,
             PatchAnswer::Group => true,
-            // After the commit, on a read connection; steps over at most `n` index entries.
-            PatchAnswer::GroupUpTo(n) => st
-                .store
-                .read(|c| scim_store::members::member_at(c, &t, &id, n))?
-                .is_none(),
+            // After the commit, on a read connection: one row (the count the database keeps).
+            PatchAnswer::GroupUpTo(n) => {
+                st.store
+                    .read(|c| scim_store::members::member_count(c, &t, &id))?
+                    <= n
+            }
         };
         Ok((stored, with_body))
     })

@@ -49,6 +49,7 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        member_count -> Int8,
     }
 }
 

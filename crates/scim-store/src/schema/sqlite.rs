@@ -49,6 +49,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        member_count -> BigInt,
     }
 }
 
