@@ -327,6 +327,40 @@ fn sqlite_keeps_planner_averages_but_no_stat4_samples() {
     assert_eq!(count("SELECT COUNT(*) AS n FROM sqlite_stat4"), 0);
 }
 
+/// The bundled SQLite is built as `.cargo/config.toml` asks: multi-thread mode (no mutex per
+/// API call on a connection, which diesel's connections never share between threads), no
+/// global page-cache group, no allocation statistics.
+#[test]
+fn sqlite_is_built_without_per_call_mutexes() {
+    let db = TestDb::sqlite();
+    #[derive(diesel::QueryableByName)]
+    struct Opt {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+    let options: Vec<String> = db
+        .store
+        .read(|c| match c {
+            Conn::Sqlite(c) => {
+                Ok(diesel::sql_query("PRAGMA compile_options").load::<Opt>(&mut **c)?)
+            }
+            Conn::Pg(_) => unreachable!("SQLite store"),
+        })
+        .unwrap()
+        .into_iter()
+        .map(|o| o.compile_options)
+        .collect();
+    assert!(options.iter().any(|o| o == "THREADSAFE=2"), "{options:?}");
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
+}
+
 /// Threads of this process named `name` (Linux; as `comm` shows them, 15 bytes at most).
 fn threads_named(name: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
