@@ -199,34 +199,28 @@ impl Store {
     /// Applies pending migrations (idempotent; safe to run from several instances at once on
     /// PostgreSQL, where an advisory lock serialises them).
     pub fn migrate(&self) -> Result<()> {
-        match &*self.inner {
-            Backend::Sqlite { writer, .. } => writer.write(migrate::run),
-            Backend::Postgres { pool } => {
-                let mut c = pool.get()?;
-                migrate::run(&mut Conn::Pg(&mut c))
-            }
-        }
+        self.on_schema(migrate::run)
     }
 
     /// Reverts every migration (tests of migrations up, down, up).
     pub fn migrate_down_all(&self) -> Result<()> {
-        match &*self.inner {
-            Backend::Sqlite { writer, .. } => writer.write(migrate::revert_all),
-            Backend::Postgres { pool } => {
-                let mut c = pool.get()?;
-                migrate::revert_all(&mut Conn::Pg(&mut c))
-            }
-        }
+        self.on_schema(|c| migrate::revert(c, migrate::Revert::All))
     }
 
     /// Reverts the last applied migration, so a test can check what running it again
     /// computes from the rows already there (a backfill).
     pub fn migrate_down_last(&self) -> Result<()> {
+        self.on_schema(|c| migrate::revert(c, migrate::Revert::Last))
+    }
+
+    /// Runs a schema change where writes run: the SQLite writer thread (no other write can
+    /// interleave), or a pooled PostgreSQL connection.
+    fn on_schema(&self, change: fn(&mut Conn<'_>) -> Result<()>) -> Result<()> {
         match &*self.inner {
-            Backend::Sqlite { writer, .. } => writer.write(migrate::revert_last),
+            Backend::Sqlite { writer, .. } => writer.write(change),
             Backend::Postgres { pool } => {
                 let mut c = pool.get()?;
-                migrate::revert_last(&mut Conn::Pg(&mut c))
+                change(&mut Conn::Pg(&mut c))
             }
         }
     }

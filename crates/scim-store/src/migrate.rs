@@ -32,28 +32,29 @@ pub(crate) fn run(conn: &mut Conn<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Reverts every applied migration.
-pub(crate) fn revert_all(conn: &mut Conn<'_>) -> Result<()> {
-    match conn {
-        Conn::Sqlite(c) => {
-            c.revert_all_migrations(SQLITE).map_err(err)?;
-        }
-        Conn::Pg(c) => {
-            c.revert_all_migrations(POSTGRES).map_err(err)?;
-        }
-    }
-    Ok(())
+/// Which migrations [`revert`] undoes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Revert {
+    /// Every applied migration.
+    All,
+    /// The last applied one.
+    Last,
 }
 
-/// Reverts the last applied migration (tests of a migration's backfill).
-pub(crate) fn revert_last(conn: &mut Conn<'_>) -> Result<()> {
-    match conn {
-        Conn::Sqlite(c) => {
-            c.revert_last_migration(SQLITE).map_err(err)?;
-        }
-        Conn::Pg(c) => {
-            c.revert_last_migration(POSTGRES).map_err(err)?;
+/// Reverts applied migrations (tests of the migrations themselves).
+pub(crate) fn revert(conn: &mut Conn<'_>, which: Revert) -> Result<()> {
+    fn on<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        c: &mut C,
+        migrations: EmbeddedMigrations,
+        which: Revert,
+    ) -> Result<()> {
+        match which {
+            Revert::All => c.revert_all_migrations(migrations).map(|_| ()).map_err(err),
+            Revert::Last => c.revert_last_migration(migrations).map(|_| ()).map_err(err),
         }
     }
-    Ok(())
+    match conn {
+        Conn::Sqlite(c) => on(&mut **c, SQLITE, which),
+        Conn::Pg(c) => on(&mut **c, POSTGRES, which),
+    }
 }
