@@ -90,15 +90,16 @@ pub fn members(
 /// `000011_group_member_count`), so it moves with every write of a membership in the same
 /// transaction, by whatever path. Another tenant's group, or none, has no members.
 pub fn member_count(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str) -> Result<i64> {
-    let n: Option<i64> = with_conn!(conn, |c| {
+    // `load`, not `first`: a primary-key read returns at most one row, and a bound `LIMIT`
+    // made SQLite prepare a statement again on every call elsewhere (BENCHMARKS.md, session 16).
+    let n: Vec<i64> = with_conn!(conn, |c| {
         groups::table
             .filter(groups::tenant_id.eq(tenant.as_str()))
             .filter(groups::id.eq(group_id))
             .select(groups::member_count)
-            .first(&mut **c)
-            .optional()?
+            .load(&mut **c)?
     });
-    Ok(n.unwrap_or(0))
+    Ok(n.first().copied().unwrap_or(0))
 }
 
 /// The groups `member_id` (a user or a group) is a direct member of, by displayName.
