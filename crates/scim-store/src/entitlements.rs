@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
 use crate::flat::Row;
+use crate::keyed::cached;
 use crate::keyed::keyed;
 use crate::lifecycle::{LifecycleRow, from_row};
 use crate::model::TenantId;
@@ -175,13 +176,17 @@ pub fn set(
     now: NaiveDateTime,
 ) -> Result<()> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(user_id)),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(user_id)),
+            )
+            .set(users::mapped.eq(entitlements.mapped))
+            .returning(users::version)
         )
-        .set(users::mapped.eq(entitlements.mapped))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     if n == 0 {
         return Err(not_found(user_id));
@@ -249,9 +254,10 @@ fn write_row(
                         user_entitlements::admin_tier.eq(excluded(user_entitlements::admin_tier)),
                         user_entitlements::mapped.eq(excluded(user_entitlements::mapped)),
                         user_entitlements::updated_at.eq(excluded(user_entitlements::updated_at)),
-                    )),
+                    ))
+                    .returning(user_entitlements::mapped),
             )
-            .execute(&mut **c)?;
+            .load::<bool>(&mut **c)?;
         } else {
             Row::<Insert, _>::new(user_entitlements::table, 7)
                 .set(user_entitlements::tenant_id, tenant.as_str())

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, check_indexed, classify};
+use crate::keyed::cached;
 use crate::members;
 use crate::model::{StoredResource, TenantId};
 use crate::search::search_document;
@@ -225,6 +226,7 @@ fn bump(
 ) -> Result<StoredResource> {
     let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
     let conflict = cols.map(|c| ("displayName", c.display_name.as_str()));
+    let with_document = cols.is_some();
     let row: Option<ResourceRow> = with_conn!(conn, |c| {
         let doc_columns = cols.map(|cols| {
             (
@@ -235,7 +237,7 @@ fn bump(
                 groups::search.eq(search_value(&cols.search)),
             )
         });
-        diesel::update(
+        let update = diesel::update(
             groups::table
                 .filter(groups::tenant_id.eq(tenant.as_str()))
                 .filter(groups::id.eq(id))
@@ -252,10 +254,14 @@ fn bump(
             groups::created_at,
             groups::updated_at,
             groups::resource,
-        ))
-        .get_result(&mut **c)
-        .optional()
-        .map_err(|e| classify(e, conflict))?
+        ));
+        // Two texts (a membership-only bump, and one that rewrites the document), two keys.
+        let row = if with_document {
+            cached!(update).get_result(&mut **c)
+        } else {
+            cached!(update).get_result(&mut **c)
+        };
+        row.optional().map_err(|e| classify(e, conflict))?
     });
     match row {
         Some(row) => to_stored(row),

@@ -23,6 +23,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::keyed::cached;
 use crate::keyed::keyed;
 use crate::model::TenantId;
 use crate::with_conn;
@@ -183,15 +184,19 @@ pub fn cancel(
     now: NaiveDateTime,
 ) -> Result<bool> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            deactivation_jobs::table
-                .filter(deactivation_jobs::tenant_id.eq(tenant.as_str()))
-                .filter(deactivation_jobs::user_id.eq(user_id))
-                .filter(deactivation_jobs::completed_at.is_null())
-                .filter(deactivation_jobs::cancelled_at.is_null()),
+        cached!(
+            diesel::update(
+                deactivation_jobs::table
+                    .filter(deactivation_jobs::tenant_id.eq(tenant.as_str()))
+                    .filter(deactivation_jobs::user_id.eq(user_id))
+                    .filter(deactivation_jobs::completed_at.is_null())
+                    .filter(deactivation_jobs::cancelled_at.is_null()),
+            )
+            .set(deactivation_jobs::cancelled_at.eq(now))
+            .returning(deactivation_jobs::id)
         )
-        .set(deactivation_jobs::cancelled_at.eq(now))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     Ok(n > 0)
 }
@@ -315,24 +320,28 @@ pub fn complete(
     now: NaiveDateTime,
 ) -> Result<bool> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            deactivation_jobs::table
-                .filter(deactivation_jobs::id.eq(job_id))
-                .filter(deactivation_jobs::completed_at.is_null())
-                .filter(deactivation_jobs::cancelled_at.is_null())
-                .filter(
-                    deactivation_jobs::claimed_by
-                        .is_null()
-                        .or(deactivation_jobs::claimed_by.eq(worker))
-                        .or(deactivation_jobs::claimed_until.is_null())
-                        .or(deactivation_jobs::claimed_until.le(now)),
-                ),
+        cached!(
+            diesel::update(
+                deactivation_jobs::table
+                    .filter(deactivation_jobs::id.eq(job_id))
+                    .filter(deactivation_jobs::completed_at.is_null())
+                    .filter(deactivation_jobs::cancelled_at.is_null())
+                    .filter(
+                        deactivation_jobs::claimed_by
+                            .is_null()
+                            .or(deactivation_jobs::claimed_by.eq(worker))
+                            .or(deactivation_jobs::claimed_until.is_null())
+                            .or(deactivation_jobs::claimed_until.le(now)),
+                    ),
+            )
+            .set((
+                deactivation_jobs::completed_at.eq(now),
+                deactivation_jobs::claimed_by.eq(worker),
+            ))
+            .returning(deactivation_jobs::id)
         )
-        .set((
-            deactivation_jobs::completed_at.eq(now),
-            deactivation_jobs::claimed_by.eq(worker),
-        ))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     Ok(n > 0)
 }
@@ -341,18 +350,22 @@ pub fn complete(
 /// the worker wants retried at once). Returns whether `worker` held it.
 pub fn release(conn: &mut Conn<'_>, job_id: i64, worker: &str) -> Result<bool> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            deactivation_jobs::table
-                .filter(deactivation_jobs::id.eq(job_id))
-                .filter(deactivation_jobs::claimed_by.eq(worker))
-                .filter(deactivation_jobs::completed_at.is_null())
-                .filter(deactivation_jobs::cancelled_at.is_null()),
+        cached!(
+            diesel::update(
+                deactivation_jobs::table
+                    .filter(deactivation_jobs::id.eq(job_id))
+                    .filter(deactivation_jobs::claimed_by.eq(worker))
+                    .filter(deactivation_jobs::completed_at.is_null())
+                    .filter(deactivation_jobs::cancelled_at.is_null()),
+            )
+            .set((
+                deactivation_jobs::claimed_by.eq(None::<String>),
+                deactivation_jobs::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .returning(deactivation_jobs::id)
         )
-        .set((
-            deactivation_jobs::claimed_by.eq(None::<String>),
-            deactivation_jobs::claimed_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     Ok(n > 0)
 }

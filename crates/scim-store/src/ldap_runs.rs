@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::keyed::cached;
 use crate::model::TenantId;
 use crate::with_conn;
 
@@ -213,22 +214,26 @@ pub fn start(
 pub fn finish(conn: &mut Conn<'_>, tenant: &TenantId, id: i64, end: &RunEnd) -> Result<()> {
     let warnings = Value::from(end.warnings.clone()).to_string();
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            ldap_runs::table
-                .filter(ldap_runs::tenant_id.eq(tenant.as_str()))
-                .filter(ldap_runs::id.eq(id)),
+        cached!(
+            diesel::update(
+                ldap_runs::table
+                    .filter(ldap_runs::tenant_id.eq(tenant.as_str()))
+                    .filter(ldap_runs::id.eq(id)),
+            )
+            .set((
+                ldap_runs::status.eq(end.status.as_str()),
+                ldap_runs::finished_at.eq(Some(end.at)),
+                ldap_runs::created.eq(column(end.counts.created)),
+                ldap_runs::updated.eq(column(end.counts.updated)),
+                ldap_runs::deactivated.eq(column(end.counts.deactivated)),
+                ldap_runs::reactivated.eq(column(end.counts.reactivated)),
+                ldap_runs::error.eq(end.error.as_deref()),
+                ldap_runs::warnings.eq(&warnings),
+            ))
+            .returning(ldap_runs::id)
         )
-        .set((
-            ldap_runs::status.eq(end.status.as_str()),
-            ldap_runs::finished_at.eq(Some(end.at)),
-            ldap_runs::created.eq(column(end.counts.created)),
-            ldap_runs::updated.eq(column(end.counts.updated)),
-            ldap_runs::deactivated.eq(column(end.counts.deactivated)),
-            ldap_runs::reactivated.eq(column(end.counts.reactivated)),
-            ldap_runs::error.eq(end.error.as_deref()),
-            ldap_runs::warnings.eq(&warnings),
-        ))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     if n == 0 {
         return Err(StoreError::NotFound {
@@ -289,18 +294,22 @@ pub fn abandon(
 ) -> Result<usize> {
     let error = "abandoned: the process running it stopped before it finished";
     with_conn!(conn, |c| {
-        diesel::update(
-            ldap_runs::table
-                .filter(ldap_runs::tenant_id.eq(tenant.as_str()))
-                .filter(ldap_runs::status.eq(RunStatus::Running.as_str()))
-                .filter(ldap_runs::started_at.lt(started_before)),
+        cached!(
+            diesel::update(
+                ldap_runs::table
+                    .filter(ldap_runs::tenant_id.eq(tenant.as_str()))
+                    .filter(ldap_runs::status.eq(RunStatus::Running.as_str()))
+                    .filter(ldap_runs::started_at.lt(started_before)),
+            )
+            .set((
+                ldap_runs::status.eq(RunStatus::Failed.as_str()),
+                ldap_runs::finished_at.eq(Some(at)),
+                ldap_runs::error.eq(Some(error)),
+            ))
+            .returning(ldap_runs::id)
         )
-        .set((
-            ldap_runs::status.eq(RunStatus::Failed.as_str()),
-            ldap_runs::finished_at.eq(Some(at)),
-            ldap_runs::error.eq(Some(error)),
-        ))
-        .execute(&mut **c)
+        .load::<i64>(&mut **c)
+        .map(|rows| rows.len())
         .map_err(StoreError::from)
     })
 }

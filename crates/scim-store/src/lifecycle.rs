@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
 use crate::jobs;
+use crate::keyed::cached;
 use crate::model::{Origin, StoredResource, TenantId};
 use crate::users::{ResourceRow, document_active, not_found, set_document_active, to_stored};
 use crate::with_conn;
@@ -211,30 +212,32 @@ pub fn save_resource(
     // Updating the lifecycle first also locks the row (PostgreSQL) for the rest of the
     // transaction, so the read-modify-write of the document below can't interleave.
     let row: Option<(ResourceRow, bool)> = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(user_id)),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(user_id)),
+            )
+            .set((
+                users::lifecycle_state.eq(Some(state.as_str())),
+                users::lifecycle.eq(lifecycle.state.name()),
+                users::origin.eq(lifecycle.origin.as_str()),
+                users::legal_hold.eq(lifecycle.legal_hold),
+                users::provider_active.eq(lifecycle.provider_active),
+                users::mapped.eq(lifecycle.mapped),
+                users::sign_in_allowed.eq(sign_in_allowed),
+            ))
+            .returning((
+                (
+                    users::id,
+                    users::version,
+                    users::created_at,
+                    users::updated_at,
+                    users::resource,
+                ),
+                users::active,
+            ))
         )
-        .set((
-            users::lifecycle_state.eq(Some(state.as_str())),
-            users::lifecycle.eq(lifecycle.state.name()),
-            users::origin.eq(lifecycle.origin.as_str()),
-            users::legal_hold.eq(lifecycle.legal_hold),
-            users::provider_active.eq(lifecycle.provider_active),
-            users::mapped.eq(lifecycle.mapped),
-            users::sign_in_allowed.eq(sign_in_allowed),
-        ))
-        .returning((
-            (
-                users::id,
-                users::version,
-                users::created_at,
-                users::updated_at,
-                users::resource,
-            ),
-            users::active,
-        ))
         .get_result(&mut **c)
         .optional()?
     });

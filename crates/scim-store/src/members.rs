@@ -23,6 +23,7 @@ use scim_core::schema::{AttributeDef, SchemaRegistry};
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
+use crate::keyed::cached;
 use crate::model::TenantId;
 use crate::with_conn;
 
@@ -252,14 +253,18 @@ pub(crate) fn replace_all(
     changed += insert(conn, tenant, group_id, &rows)?;
     for m in redisplay {
         changed += with_conn!(conn, |c| {
-            diesel::update(
-                group_members::table
-                    .filter(group_members::tenant_id.eq(tenant.as_str()))
-                    .filter(group_members::group_id.eq(group_id))
-                    .filter(group_members::member_id.eq(&m.value)),
+            cached!(
+                diesel::update(
+                    group_members::table
+                        .filter(group_members::tenant_id.eq(tenant.as_str()))
+                        .filter(group_members::group_id.eq(group_id))
+                        .filter(group_members::member_id.eq(&m.value)),
+                )
+                .set(group_members::display.eq(m.display.as_deref()))
+                .returning(group_members::member_id)
             )
-            .set(group_members::display.eq(m.display.as_deref()))
-            .execute(&mut **c)?
+            .load::<String>(&mut **c)?
+            .len()
         });
     }
     Ok(changed)
@@ -281,16 +286,20 @@ pub(crate) fn remove_member_everywhere(
             .filter(group_members::member_id.eq(member_id))
             .select(group_members::group_id);
         let left: Vec<String> = containing.load(&mut **c)?;
-        diesel::update(
-            groups::table
-                .filter(groups::tenant_id.eq(tenant.as_str()))
-                .filter(groups::id.eq_any(containing)),
+        cached!(
+            diesel::update(
+                groups::table
+                    .filter(groups::tenant_id.eq(tenant.as_str()))
+                    .filter(groups::id.eq_any(containing)),
+            )
+            .set((
+                groups::version.eq(groups::version + 1),
+                groups::updated_at.eq(now),
+            ))
+            .returning(groups::version)
         )
-        .set((
-            groups::version.eq(groups::version + 1),
-            groups::updated_at.eq(now),
-        ))
-        .execute(&mut **c)?;
+        .load::<i64>(&mut **c)?
+        .len();
         diesel::delete(
             group_members::table
                 .filter(group_members::tenant_id.eq(tenant.as_str()))
@@ -324,6 +333,16 @@ fn resolve(
     let mut groups = HashSet::new();
     for chunk in members.chunks(CHUNK) {
         let ids: Vec<&str> = chunk.iter().map(|m| m.value.as_str()).collect();
+        if let [one] = ids.as_slice() {
+            // One member (Okta's and Entra's add): `= ?` statements stay in the prepared
+            // cache, where an `IN (…)` list is parsed and planned afresh every time.
+            match member_kind(conn, tenant, one)? {
+                Some("User") => users.insert((*one).to_string()),
+                Some(_) => groups.insert((*one).to_string()),
+                None => false,
+            };
+            continue;
+        }
         let (u, g): (Vec<String>, Vec<String>) = with_conn!(conn, |c| {
             let u = users::table
                 .filter(users::tenant_id.eq(tenant.as_str()))
@@ -367,8 +386,55 @@ fn resolve(
         .collect()
 }
 
+/// Whether `id` is a user (`"User"`) or group (`"Group"`) of the tenant, or neither: the
+/// one-member case of [`resolve`], in statements the prepared cache keeps.
+fn member_kind(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<&'static str>> {
+    let (user, group): (Vec<String>, Vec<String>) = with_conn!(conn, |c| {
+        let user: Vec<String> = users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .filter(users::deleted_at.is_null())
+            .select(users::id)
+            .load(&mut **c)?;
+        let group = if user.is_empty() {
+            groups::table
+                .filter(groups::tenant_id.eq(tenant.as_str()))
+                .filter(groups::id.eq(id))
+                .select(groups::id)
+                .load(&mut **c)?
+        } else {
+            Vec::new()
+        };
+        (user, group)
+    });
+    Ok(if !user.is_empty() {
+        Some("User")
+    } else if !group.is_empty() {
+        Some("Group")
+    } else {
+        None
+    })
+}
+
 /// Inserts rows, leaving members already present as they are (a retried add is harmless).
 fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) -> Result<usize> {
+    if let [r] = rows {
+        // One row: a single-row INSERT, which the prepared cache keeps (a multi-row insert
+        // is parsed afresh every time, whatever its length).
+        return Ok(with_conn!(conn, |c| {
+            diesel::insert_into(group_members::table)
+                .values((
+                    group_members::tenant_id.eq(tenant.as_str()),
+                    group_members::group_id.eq(group_id),
+                    group_members::member_id.eq(r.member_id.as_str()),
+                    group_members::member_type.eq(r.member_type),
+                    group_members::display.eq(r.display.as_deref()),
+                ))
+                .on_conflict_do_nothing()
+                .execute(&mut **c)
+                .map_err(|e| group_gone(e, group_id))?
+        }));
+    }
     let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
         n += with_conn!(conn, |c| {
@@ -413,6 +479,18 @@ fn delete_ids(
     group_id: &str,
     ids: &[String],
 ) -> Result<usize> {
+    if let [one] = ids {
+        // One id (Okta's `members[value eq "…"]`): `= ?`, which the prepared cache keeps.
+        return Ok(with_conn!(conn, |c| {
+            diesel::delete(
+                group_members::table
+                    .filter(group_members::tenant_id.eq(tenant.as_str()))
+                    .filter(group_members::group_id.eq(group_id))
+                    .filter(group_members::member_id.eq(one)),
+            )
+            .execute(&mut **c)?
+        }));
+    }
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
         n += with_conn!(conn, |c| {

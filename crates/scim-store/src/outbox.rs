@@ -42,6 +42,7 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError};
 use crate::jobs::{add, prefixed, sqlite_numbered};
+use crate::keyed::cached;
 use crate::model::TenantId;
 use crate::sync_log::check_no_secret;
 use crate::with_conn;
@@ -396,19 +397,23 @@ fn give_back_locked(
     }
     for ((tenant, user), head) in heads {
         with_conn!(&mut *conn, |c| {
-            diesel::update(
-                outbox::table
-                    .filter(outbox::tenant_id.eq(&tenant))
-                    .filter(outbox::user_id.eq(&user))
-                    .filter(outbox::id.gt(head))
-                    .filter(outbox::claimed_by.eq(consumer))
-                    .filter(outbox::delivered_at.is_null()),
+            cached!(
+                diesel::update(
+                    outbox::table
+                        .filter(outbox::tenant_id.eq(&tenant))
+                        .filter(outbox::user_id.eq(&user))
+                        .filter(outbox::id.gt(head))
+                        .filter(outbox::claimed_by.eq(consumer))
+                        .filter(outbox::delivered_at.is_null()),
+                )
+                .set((
+                    outbox::claimed_by.eq(None::<String>),
+                    outbox::claimed_until.eq(None::<NaiveDateTime>),
+                ))
+                .returning(outbox::id)
             )
-            .set((
-                outbox::claimed_by.eq(None::<String>),
-                outbox::claimed_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(&mut **c)?
+            .load::<i64>(&mut **c)?
+            .len()
         });
     }
     Ok(n)

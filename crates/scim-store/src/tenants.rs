@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
+use crate::keyed::cached;
 use crate::model::{Tenant, TenantId};
 use crate::settings::TenantSettings;
 use crate::with_conn;
@@ -130,9 +131,13 @@ pub fn update_settings(
     settings.validate()?;
     let text = settings.to_json()?.to_string();
     let n = with_conn!(conn, |c| {
-        diesel::update(tenants::table.filter(tenants::id.eq(id.as_str())))
-            .set(tenants::settings.eq(&text))
-            .execute(&mut **c)?
+        cached!(
+            diesel::update(tenants::table.filter(tenants::id.eq(id.as_str())))
+                .set(tenants::settings.eq(&text))
+                .returning(tenants::id)
+        )
+        .load::<String>(&mut **c)?
+        .len()
     });
     if n == 0 {
         return Err(not_found(id));

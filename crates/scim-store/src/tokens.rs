@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
+use crate::keyed::cached;
 use crate::model::TenantId;
 use crate::tenants;
 use crate::with_conn;
@@ -150,14 +151,18 @@ pub fn revoke(
     now: NaiveDateTime,
 ) -> Result<bool> {
     let (updated, exists) = with_conn!(conn, |c| {
-        let updated = diesel::update(
-            api_tokens::table
-                .filter(api_tokens::tenant_id.eq(tenant.as_str()))
-                .filter(api_tokens::id.eq(token_id))
-                .filter(api_tokens::revoked_at.is_null()),
+        let updated = cached!(
+            diesel::update(
+                api_tokens::table
+                    .filter(api_tokens::tenant_id.eq(tenant.as_str()))
+                    .filter(api_tokens::id.eq(token_id))
+                    .filter(api_tokens::revoked_at.is_null()),
+            )
+            .set(api_tokens::revoked_at.eq(Some(now)))
+            .returning(api_tokens::id)
         )
-        .set(api_tokens::revoked_at.eq(Some(now)))
-        .execute(&mut **c)?;
+        .load::<String>(&mut **c)?
+        .len();
         let exists: i64 = if updated > 0 {
             1
         } else {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::columns::user_type;
 use crate::conn::Conn;
 use crate::error::Result;
+use crate::keyed::cached;
 use crate::model::{StoredResource, TenantId};
 use crate::search::search_document;
 use crate::with_conn;
@@ -38,19 +39,21 @@ pub(crate) fn set_document_active(
     let text = stored.resource.to_string();
     let id = stored.id.as_str();
     let version: i64 = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id)),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(id)),
+            )
+            .set((
+                users::active.eq(active),
+                users::resource.eq(&text),
+                users::search.eq(search_value(&search)),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now),
+            ))
+            .returning(users::version)
         )
-        .set((
-            users::active.eq(active),
-            users::resource.eq(&text),
-            users::search.eq(search_value(&search)),
-            users::version.eq(users::version + 1),
-            users::updated_at.eq(now),
-        ))
-        .returning(users::version)
         .get_result(&mut **c)?
     });
     stored.version = version;

@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
 use crate::flat::Row;
+use crate::keyed::cached;
 use crate::members::{self, GroupRef};
 use crate::model::{Origin, RawResource, StoredResource, TenantId};
 use crate::stamp::Stamp;
@@ -358,8 +359,9 @@ pub fn replace(
         PasswordChange::Set(h) => Some(Some(h)),
         PasswordChange::Clear => Some(None),
     };
+    let with_hash = hash.is_some();
     let row: Option<(i64, NaiveDateTime)> = with_conn!(conn, |c| {
-        diesel::update(
+        let update = diesel::update(
             users::table
                 .filter(users::tenant_id.eq(tenant.as_str()))
                 .filter(users::id.eq(id))
@@ -380,10 +382,15 @@ pub fn replace(
             users::updated_at.eq(now),
             hash.map(|h| users::password_hash.eq(h)),
         ))
-        .returning((users::version, users::created_at))
-        .get_result(&mut **c)
-        .optional()
-        .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
+        .returning((users::version, users::created_at));
+        // Two texts (with and without the password column), so two cache keys.
+        let row = if with_hash {
+            cached!(update).get_result(&mut **c)
+        } else {
+            cached!(update).get_result(&mut **c)
+        };
+        row.optional()
+            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
     });
     let Some((version, created_at)) = row else {
         return Err(missing_or_stale(conn, tenant, id));
@@ -429,18 +436,20 @@ pub fn set_lifecycle(
     // Setting the lifecycle first also locks the row (PostgreSQL) for the rest of the
     // transaction, so the read-modify-write of `active` below can't interleave.
     let row: Option<(ResourceRow, bool)> = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id)),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(id)),
+            )
+            .set((
+                users::lifecycle.eq(lifecycle),
+                users::lifecycle_state.eq(None::<String>),
+                users::provider_active.eq(active),
+                users::sign_in_allowed.eq(lifecycle == LIFECYCLE_ACTIVE),
+            ))
+            .returning((resource_columns!(), users::active))
         )
-        .set((
-            users::lifecycle.eq(lifecycle),
-            users::lifecycle_state.eq(None::<String>),
-            users::provider_active.eq(active),
-            users::sign_in_allowed.eq(lifecycle == LIFECYCLE_ACTIVE),
-        ))
-        .returning((resource_columns!(), users::active))
         .get_result(&mut **c)
         .optional()?
     });
@@ -460,13 +469,17 @@ pub fn set_lifecycle(
 /// stays.
 pub fn set_legal_hold(conn: &mut Conn<'_>, tenant: &TenantId, id: &str, hold: bool) -> Result<()> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id)),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(id)),
+            )
+            .set(users::legal_hold.eq(hold))
+            .returning(users::version)
         )
-        .set(users::legal_hold.eq(hold))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     if n == 0 {
         return Err(not_found(id));
@@ -534,17 +547,21 @@ pub fn hide(
     purge_after: NaiveDateTime,
 ) -> Result<Vec<String>> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id))
-                .filter(users::deleted_at.is_null()),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(id))
+                    .filter(users::deleted_at.is_null()),
+            )
+            .set((
+                users::deleted_at.eq(Some(now)),
+                users::purge_after.eq(Some(purge_after)),
+            ))
+            .returning(users::version)
         )
-        .set((
-            users::deleted_at.eq(Some(now)),
-            users::purge_after.eq(Some(purge_after)),
-        ))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     if n == 0 {
         return Err(not_found(id));
@@ -570,17 +587,21 @@ pub fn is_hidden(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<boo
 /// reactivates through the policy). Returns whether a hidden user was restored.
 pub fn unhide(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<bool> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id))
-                .filter(users::deleted_at.is_not_null()),
+        cached!(
+            diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(id))
+                    .filter(users::deleted_at.is_not_null()),
+            )
+            .set((
+                users::deleted_at.eq(None::<NaiveDateTime>),
+                users::purge_after.eq(None::<NaiveDateTime>),
+            ))
+            .returning(users::version)
         )
-        .set((
-            users::deleted_at.eq(None::<NaiveDateTime>),
-            users::purge_after.eq(None::<NaiveDateTime>),
-        ))
-        .execute(&mut **c)?
+        .load::<i64>(&mut **c)?
+        .len()
     });
     Ok(n > 0)
 }
