@@ -261,6 +261,27 @@ fn columns_external_id_and_email_rows() {
             email_rows(s, &t, "u1"),
             vec![(0, "new@x.org".into(), None, false)]
         );
+        // A replace that leaves them as they are (read, not rewritten), then one that changes
+        // only a flag, then one that drops them.
+        for (emails, want) in [
+            (
+                json!([{"value": "NEW@x.org"}]),
+                vec![(0, "new@x.org".into(), None, false)],
+            ),
+            (
+                json!([{"value": "NEW@x.org", "primary": true}]),
+                vec![(0, "new@x.org".into(), None, true)],
+            ),
+            (json!([]), vec![]),
+        ] {
+            let t2 = t.clone();
+            s.write(move |c| {
+                let d = doc("User", json!({"userName": "BJensen", "emails": emails}));
+                users::replace(c, reg(), &t2, "u1", None, d, PasswordChange::Keep, at(3))
+            })
+            .unwrap();
+            assert_eq!(email_rows(s, &t, "u1"), want, "{:?}", db.kind());
+        }
         let rec = s.read(|c| users::get_record(c, &t, "u1")).unwrap().unwrap();
         assert_eq!(rec.external_id, None);
     }

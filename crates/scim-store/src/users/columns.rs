@@ -9,6 +9,7 @@ use crate::error::{Result, StoreError, check_indexed};
 use crate::search::search_document;
 
 /// One `user_emails` row.
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct Email {
     pub(super) position: i32,
     pub(super) value_key: String,

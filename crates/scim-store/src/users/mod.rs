@@ -123,7 +123,11 @@ pub fn insert_with_lifecycle(
     })
 }
 
-/// Replaces the user's email rows (emails are few; rewriting them is simpler than a diff).
+/// Writes the user's email rows; with `clear_first` (a replace) they are read first and left
+/// alone when unchanged, else rewritten (emails are few; rewriting them is simpler than a
+/// diff). Most replaces don't change them (Okta's deactivation, a rename): one indexed read
+/// instead of a DELETE and an INSERT per email, which also dirtied the email table's and its
+/// index's pages, written to the WAL on every commit.
 fn write_emails(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
@@ -133,6 +137,9 @@ fn write_emails(
 ) -> Result<()> {
     /// The insert's prepared-cache key (see [`keyed`]).
     struct Key;
+    if clear_first && stored_emails(conn, tenant, user_id)? == emails {
+        return Ok(());
+    }
     with_conn!(conn, |c| {
         if clear_first {
             diesel::delete(
@@ -157,6 +164,32 @@ fn write_emails(
         }
     });
     Ok(())
+}
+
+/// The user's email rows as stored, in position order.
+fn stored_emails(conn: &mut Conn<'_>, tenant: &TenantId, user_id: &str) -> Result<Vec<Email>> {
+    let rows: Vec<(i32, String, Option<String>, bool)> = with_conn!(conn, |c| {
+        user_emails::table
+            .filter(user_emails::tenant_id.eq(tenant.as_str()))
+            .filter(user_emails::user_id.eq(user_id))
+            .order(user_emails::position.asc())
+            .select((
+                user_emails::position,
+                user_emails::value_key,
+                user_emails::type_,
+                user_emails::is_primary,
+            ))
+            .load(&mut **c)?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(position, value_key, kind, primary)| Email {
+            position,
+            value_key,
+            kind,
+            primary,
+        })
+        .collect())
 }
 
 /// Typed-DSL select of a [`ResourceRow`]'s columns, in its order (inside a `with_conn!` arm,
