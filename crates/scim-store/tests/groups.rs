@@ -632,3 +632,56 @@ fn member_count_follows_every_membership_write() {
         );
     }
 }
+
+#[test]
+fn member_rows_read_each_stored_type_and_refuse_an_unknown_one() {
+    use scim_store::members::{MemberKind, member_rows};
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        add_user(s, &t, "u1");
+        add_group(s, &t, "g0", "Child", vec![]).unwrap();
+        add_group(
+            s,
+            &t,
+            "g1",
+            "Parent",
+            vec![md("u1", "Ada", "User"), m("g0")],
+        )
+        .unwrap();
+        let t2 = t.clone();
+        let rows = s
+            .read(move |c| member_rows(c, &t2, "g1", None, 10))
+            .unwrap();
+        let kinds: Vec<(&str, MemberKind, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.value.as_str(), r.kind, r.display.as_deref()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("g0", MemberKind::Group, None),
+                ("u1", MemberKind::User, Some("Ada"))
+            ],
+            "{:?}",
+            db.kind()
+        );
+        // A type no write stores (a hand-edited database) is an error, not a guess.
+        s.write(|c| {
+            batch(
+                c,
+                "UPDATE group_members SET member_type = 'Robot' WHERE member_id = 'g0'",
+            )
+        })
+        .unwrap();
+        let t2 = t.clone();
+        let err = s
+            .read(move |c| member_rows(c, &t2, "g1", None, 10))
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Database(m) if m.contains("member_type")),
+            "{:?}: {err:?}",
+            db.kind()
+        );
+    }
+}

@@ -44,6 +44,7 @@ use scim_core::patch::Member;
 use scim_core::projection::Projection;
 use scim_core::query::ListResponse;
 use scim_store::TenantId;
+use scim_store::members::{MemberKind, MemberRow};
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -158,7 +159,7 @@ impl Shape {
     fn write_page(
         &self,
         buf: &mut Vec<u8>,
-        page: &[Member],
+        page: &[MemberRow],
         opened: &mut bool,
         bare: bool,
     ) -> Result<(), ApiError> {
@@ -177,16 +178,19 @@ impl Shape {
             Shape::Whole { users, groups } => {
                 for m in page {
                     open(buf);
-                    let kind = m.kind.as_deref().unwrap_or("User");
+                    let kind = m.kind;
                     buf.extend_from_slice(b"{\"value\":\"");
                     let value = buf.len();
                     push_escaped(buf, &m.value);
                     let value = value..buf.len();
                     buf.extend_from_slice(b"\",\"$ref\":\"");
-                    buf.extend_from_slice(if kind == "Group" { groups } else { users });
+                    buf.extend_from_slice(match kind {
+                        MemberKind::Group => groups,
+                        MemberKind::User => users,
+                    });
                     buf.extend_from_within(value);
                     buf.extend_from_slice(b"\",\"type\":\"");
-                    push_escaped(buf, kind);
+                    buf.extend_from_slice(kind.as_str().as_bytes());
                     buf.push(b'"');
                     if let Some(d) = &m.display {
                         buf.extend_from_slice(b",\"display\":\"");
@@ -197,7 +201,10 @@ impl Shape {
                 }
             }
             Shape::Projected { projection, base } => {
-                let list: Vec<Value> = page.iter().map(|m| member_value(m, base)).collect();
+                let list: Vec<Value> = page
+                    .iter()
+                    .map(|m| member_value(&Member::from(m.clone()), base))
+                    .collect();
                 let projected = projection.apply_owned(json!({ "members": list }));
                 if let Some(Value::Array(items)) = projected.get("members") {
                     for v in items {
@@ -218,7 +225,7 @@ struct Cursor {
     after: Option<Option<String>>,
     /// The next page, being read on another blocking thread (when a slot was free) while the
     /// current one is written.
-    ahead: Option<mpsc::Receiver<scim_store::Result<Vec<Member>>>>,
+    ahead: Option<mpsc::Receiver<scim_store::Result<Vec<MemberRow>>>>,
     opened: bool,
     bare: bool,
 }
@@ -229,9 +236,9 @@ fn read_page(
     tenant: &TenantId,
     id: &str,
     after: Option<&str>,
-) -> scim_store::Result<Vec<Member>> {
+) -> scim_store::Result<Vec<MemberRow>> {
     st.store
-        .read(|c| scim_store::members::members(c, tenant, id, after, MEMBER_PAGE))
+        .read(|c| scim_store::members::member_rows(c, tenant, id, after, MEMBER_PAGE))
 }
 
 /// A response body made chunk by chunk on blocking threads; a chunk holds whole pages of
