@@ -503,27 +503,10 @@ fn member_kind(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Optio
 
 /// Inserts rows, leaving members already present as they are (a retried add is harmless).
 fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) -> Result<usize> {
-    if let [r] = rows {
-        // One row: a single-row INSERT, which the prepared cache keeps (a multi-row insert
-        // is parsed afresh every time, whatever its length).
-        return Ok(with_conn!(conn, |c| {
-            diesel::insert_into(group_members::table)
-                .values((
-                    group_members::tenant_id.eq(tenant.as_str()),
-                    group_members::group_id.eq(group_id),
-                    group_members::member_id.eq(r.member_id.as_str()),
-                    group_members::member_type.eq(r.member_type),
-                    group_members::display.eq(r.display.as_deref()),
-                ))
-                .on_conflict_do_nothing()
-                .execute(&mut **c)
-                .map_err(|e| group_gone(e, group_id))?
-        }));
-    }
     let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
         n += with_conn!(conn, |c| {
-            let values: Vec<_> = chunk
+            let mut values: Vec<_> = chunk
                 .iter()
                 .map(|r| {
                     (
@@ -535,11 +518,23 @@ fn insert(conn: &mut Conn<'_>, tenant: &TenantId, group_id: &str, rows: &[Row]) 
                     )
                 })
                 .collect();
-            diesel::insert_into(group_members::table)
-                .values(values)
-                .on_conflict_do_nothing()
-                .execute(&mut **c)
-                .map_err(|e| group_gone(e, group_id))?
+            let inserted = match values.pop() {
+                // One row: a single-row INSERT, which the prepared cache keeps (a multi-row
+                // insert is parsed afresh every time, whatever its length).
+                Some(one) if values.is_empty() => diesel::insert_into(group_members::table)
+                    .values(one)
+                    .on_conflict_do_nothing()
+                    .execute(&mut **c),
+                Some(last) => {
+                    values.push(last);
+                    diesel::insert_into(group_members::table)
+                        .values(values)
+                        .on_conflict_do_nothing()
+                        .execute(&mut **c)
+                }
+                None => Ok(0),
+            };
+            inserted.map_err(|e| group_gone(e, group_id))?
         });
     }
     Ok(n)
@@ -564,28 +559,20 @@ fn delete_ids(
     group_id: &str,
     ids: &[String],
 ) -> Result<usize> {
-    if let [one] = ids {
-        // One id (Okta's `members[value eq "…"]`): `= ?`, which the prepared cache keeps.
-        return Ok(with_conn!(conn, |c| {
-            diesel::delete(
-                group_members::table
-                    .filter(group_members::tenant_id.eq(tenant.as_str()))
-                    .filter(group_members::group_id.eq(group_id))
-                    .filter(group_members::member_id.eq(one)),
-            )
-            .execute(&mut **c)?
-        }));
-    }
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
         n += with_conn!(conn, |c| {
-            diesel::delete(
-                group_members::table
-                    .filter(group_members::tenant_id.eq(tenant.as_str()))
-                    .filter(group_members::group_id.eq(group_id))
-                    .filter(group_members::member_id.eq_any(chunk)),
-            )
-            .execute(&mut **c)?
+            let group = group_members::table
+                .filter(group_members::tenant_id.eq(tenant.as_str()))
+                .filter(group_members::group_id.eq(group_id));
+            match chunk {
+                // One id (Okta's `members[value eq "…"]`): `= ?`, which the prepared cache
+                // keeps, where an `IN (…)` list is parsed afresh every time.
+                [one] => diesel::delete(group.filter(group_members::member_id.eq(one)))
+                    .execute(&mut **c)?,
+                _ => diesel::delete(group.filter(group_members::member_id.eq_any(chunk)))
+                    .execute(&mut **c)?,
+            }
         });
     }
     Ok(n)
