@@ -15,6 +15,7 @@ pub mod events;
 pub mod handlers;
 pub mod http;
 pub mod ldap;
+pub mod log_format;
 pub mod log_writer;
 pub mod memory;
 pub mod observe;

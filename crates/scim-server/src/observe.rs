@@ -84,7 +84,21 @@ fn new_request_id() -> String {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-    format!("{prefix:016x}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed))
+    // Written digit by digit: `format!` with two padded hex arguments cost ~2 000
+    // instructions, 2% of a GET by id.
+    let mut id = String::with_capacity(32);
+    push_hex(&mut id, prefix);
+    push_hex(&mut id, NEXT.fetch_add(1, Ordering::Relaxed));
+    id
+}
+
+/// Appends `v` as 16 lowercase hex digits (`{v:016x}`).
+fn push_hex(out: &mut String, v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        // A nibble: always a valid index.
+        out.push(char::from(HEX[((v >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// Middleware: request id, access log, metrics, and SCIM bodies for framework errors.
@@ -230,6 +244,23 @@ mod tests {
         for id in &ids {
             assert_eq!(id.len(), 32, "{id}");
             assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+    }
+
+    #[test]
+    fn hex_digits_are_formats() {
+        for v in [
+            0u64,
+            1,
+            0xf,
+            0x10,
+            0xdead_beef,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+        ] {
+            let mut out = String::new();
+            super::push_hex(&mut out, v);
+            assert_eq!(out, format!("{v:016x}"));
         }
     }
 }
