@@ -4,36 +4,27 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod common;
+
+use common::{doc, reg};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use scim_core::patch::{Member, MemberOp};
-use scim_core::resource::{WriteMode, prepare};
-use scim_core::schema::SchemaRegistry;
 use scim_store::groups::{self, NewGroup};
 use scim_store::testing::TestDb;
 use scim_store::users::{self, NewUser};
 use scim_store::{BackendKind, Origin, Store, StoreError, StoreOptions, TenantId, tenants};
-use serde_json::{Value, json};
-
-fn reg() -> &'static SchemaRegistry {
-    static REG: OnceLock<SchemaRegistry> = OnceLock::new();
-    REG.get_or_init(SchemaRegistry::standard)
-}
+use serde_json::json;
 
 fn now() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 3, 1)
         .unwrap()
         .and_hms_opt(0, 0, 0)
         .unwrap()
-}
-
-fn doc(rt: &str, v: Value) -> Value {
-    let rt = reg().resource_type(rt).unwrap();
-    prepare(reg(), rt, v, WriteMode::Create, None).unwrap()
 }
 
 fn new_user(id: &str, name: &str) -> NewUser {

@@ -4,39 +4,20 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use std::sync::OnceLock;
+mod common;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use common::{at, doc, reg};
+
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use scim_core::filter::parse_filter;
 use scim_core::patch::{Member, MemberOp};
-use scim_core::resource::{WriteMode, prepare};
-use scim_core::schema::SchemaRegistry;
 use scim_store::groups::{self, NewGroup};
 use scim_store::testing::TestDb;
 use scim_store::users::{self, NewUser};
 use scim_store::{BackendKind, Conn, Origin, Store, StoreError, StoredResource, TenantId, tenants};
-use serde_json::{Value, json};
-
-fn reg() -> &'static SchemaRegistry {
-    static REG: OnceLock<SchemaRegistry> = OnceLock::new();
-    REG.get_or_init(SchemaRegistry::standard)
-}
-
-fn at(secs: i64) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 3, 1)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        + TimeDelta::seconds(secs)
-}
-
-fn doc(rt: &str, v: Value) -> Value {
-    let rt = reg().resource_type(rt).unwrap();
-    prepare(reg(), rt, v, WriteMode::Create, None).unwrap()
-}
+use serde_json::json;
 
 fn tenant(s: &Store, name: &str) -> TenantId {
     let name = name.to_string();

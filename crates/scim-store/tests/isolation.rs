@@ -3,33 +3,23 @@
 
 #![expect(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
-use std::sync::OnceLock;
+mod common;
+
+use common::{doc, reg};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use scim_core::patch::{Member, MemberOp};
-use scim_core::resource::{WriteMode, prepare};
-use scim_core::schema::SchemaRegistry;
 use scim_store::groups::{self, NewGroup};
 use scim_store::testing::TestDb;
 use scim_store::users::{self, NewUser, PasswordChange};
 use scim_store::{Conn, Origin, Store, StoreError, TenantId, tenants, tokens};
-use serde_json::{Value, json};
-
-fn reg() -> &'static SchemaRegistry {
-    static REG: OnceLock<SchemaRegistry> = OnceLock::new();
-    REG.get_or_init(SchemaRegistry::standard)
-}
+use serde_json::json;
 
 fn now() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 3, 1)
         .unwrap()
         .and_hms_opt(0, 0, 0)
         .unwrap()
-}
-
-fn doc(rt: &str, v: Value) -> Value {
-    let rt = reg().resource_type(rt).unwrap();
-    prepare(reg(), rt, v, WriteMode::Create, None).unwrap()
 }
 
 fn member(id: &str) -> Member {

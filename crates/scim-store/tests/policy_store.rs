@@ -4,17 +4,17 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use std::collections::BTreeSet;
-use std::sync::OnceLock;
+mod common;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use common::{at, doc, reg};
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use scim_core::patch::Member;
 use scim_core::policy::{
     AdminTier, BlockReason, DeactivationReason, Entitlements, LifecycleState,
     Origin as PolicyOrigin, UserLifecycle,
 };
-use scim_core::resource::{WriteMode, prepare};
-use scim_core::schema::SchemaRegistry;
 use scim_store::entitlements::{self, MappingRow};
 use scim_store::groups::{self, NewGroup};
 use scim_store::lifecycle;
@@ -23,27 +23,9 @@ use scim_store::users::{self, NewUser, PasswordChange};
 use scim_store::{Origin, Store, StoreError, StoredResource, TenantId, jobs, tenants};
 use serde_json::{Value, json};
 
-fn reg() -> &'static SchemaRegistry {
-    static REG: OnceLock<SchemaRegistry> = OnceLock::new();
-    REG.get_or_init(SchemaRegistry::standard)
-}
-
-fn at(secs: i64) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 3, 1)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        + TimeDelta::seconds(secs)
-}
-
 /// A due time with sub-second precision, to see it survive storage exactly.
 fn due(secs: i64) -> DateTime<Utc> {
     (at(secs) + TimeDelta::nanoseconds(123_456_789)).and_utc()
-}
-
-fn doc(rt: &str, v: Value) -> Value {
-    let rt = reg().resource_type(rt).unwrap();
-    prepare(reg(), rt, v, WriteMode::Create, None).unwrap()
 }
 
 fn tenant(s: &Store, name: &str) -> TenantId {

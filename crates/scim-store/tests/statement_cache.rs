@@ -15,23 +15,24 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod common;
+
+use common::{at, doc, reg};
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::TimeDelta;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use scim_core::patch::{Member, MemberOp};
 use scim_core::policy::{
     DeactivationReason, LifecycleState, Origin as PolicyOrigin, UserLifecycle,
 };
-use scim_core::resource::{WriteMode, prepare};
-use scim_core::schema::SchemaRegistry;
 use scim_store::groups::{self, NewGroup};
 use scim_store::sync_log::{self, NewLogEntry};
 use scim_store::testing::TestDb;
 use scim_store::users::{self, NewUser, PasswordChange};
 use scim_store::{Actor, Origin, Store, TenantId, jobs, lifecycle, tenants};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// What the connections opened by this process ran and cached, by SQL text.
 #[derive(Default)]
@@ -71,24 +72,6 @@ fn install() {
     ONCE.call_once(|| {
         diesel::connection::set_default_instrumentation(|| Some(Box::new(Recorder))).unwrap();
     });
-}
-
-fn reg() -> &'static SchemaRegistry {
-    static REG: OnceLock<SchemaRegistry> = OnceLock::new();
-    REG.get_or_init(SchemaRegistry::standard)
-}
-
-fn at(secs: i64) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 3, 1)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        + TimeDelta::seconds(secs)
-}
-
-fn doc(rt: &str, v: Value) -> Value {
-    let rt = reg().resource_type(rt).unwrap();
-    prepare(reg(), rt, v, WriteMode::Create, None).unwrap()
 }
 
 fn lifecycle_of(state: LifecycleState, provider_active: bool) -> UserLifecycle {
