@@ -7,11 +7,11 @@ local n = 0
 
 function request()
   n = n + 1
-  local name = string.format("new-%s-%d-%d@example.com", c.nonce, tid, n)
-  local body = string.format(
-    '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
-    '"name":{"givenName":"Ada","familyName":"Lovelace %d"},' ..
-    '"emails":[{"primary":true,"value":"%s","type":"work"}],"displayName":"Ada Lovelace",' ..
-    '"externalId":"ext-%s-%d-%d","active":true}', name, n, name, c.nonce, tid, n)
-  return wrk.format("POST", c.prefix .. "/Users", c.headers, body)
+  -- Concatenated, not string.format: LuaJIT compiles concatenation (see common.request).
+  local name = "new-" .. c.nonce .. "-" .. tid .. "-" .. n .. "@example.com"
+  local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. name ..
+    '","name":{"givenName":"Ada","familyName":"Lovelace ' .. n .. '"},' ..
+    '"emails":[{"primary":true,"value":"' .. name .. '","type":"work"}],"displayName":"Ada Lovelace",' ..
+    '"externalId":"ext-' .. c.nonce .. "-" .. tid .. "-" .. n .. '","active":true}'
+  return c.request("POST", c.prefix .. "/Users", body)
 end

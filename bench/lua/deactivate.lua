@@ -20,5 +20,5 @@ function request()
   local active = (pass % 2 == 1) and "true" or "false"
   local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
     '"Operations":[{"op":"replace","value":{"active":' .. active .. '}}]}'
-  return wrk.format("PATCH", c.prefix .. "/Users/" .. ids[i], c.headers, body)
+  return c.request("PATCH", c.prefix .. "/Users/" .. ids[i], body)
 end

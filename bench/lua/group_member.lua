@@ -26,5 +26,5 @@ function request()
     op = '{"op":"remove","path":"members[value eq \\"' .. ids[i] .. '\\"]"}'
   end
   local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[' .. op .. ']}'
-  return wrk.format("PATCH", c.prefix .. "/Groups/" .. group, c.headers, body)
+  return c.request("PATCH", c.prefix .. "/Groups/" .. group, body)
 end

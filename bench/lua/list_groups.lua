@@ -5,5 +5,5 @@ setup = c.setup
 done = c.done
 
 function request()
-  return wrk.format("GET", c.prefix .. "/Groups", c.headers)
+  return c.request("GET", c.prefix .. "/Groups")
 end

@@ -12,5 +12,5 @@ end
 
 function request()
   local start = (math.random(pages) - 1) * 100 + 1
-  return wrk.format("GET", c.prefix .. "/Users?startIndex=" .. start .. "&count=100", c.headers)
+  return c.request("GET", c.prefix .. "/Users?startIndex=" .. start .. "&count=100")
 end

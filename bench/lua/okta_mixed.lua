@@ -18,7 +18,7 @@ end
 
 local function patch(id, value)
   local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[' .. value .. ']}'
-  return wrk.format("PATCH", c.prefix .. "/Users/" .. id, c.headers, body)
+  return c.request("PATCH", c.prefix .. "/Users/" .. id, body)
 end
 
 function request()
@@ -26,22 +26,22 @@ function request()
   local slot = n % 20
   local k = math.random(#ids)
   if slot < 8 then
-    return wrk.format("GET", c.prefix .. "/Users?filter=" .. c.urlencode('userName eq "' .. names[k] .. '"'), c.headers)
+    return c.request("GET", c.prefix .. "/Users?filter=" .. c.urlencode('userName eq "' .. names[k] .. '"'))
   elseif slot < 12 then
-    return wrk.format("GET", c.prefix .. "/Users/" .. ids[k], c.headers)
+    return c.request("GET", c.prefix .. "/Users/" .. ids[k])
   elseif slot < 15 then
     return patch(ids[k], '{"op":"replace","path":"name.givenName","value":"Given ' .. n .. '"}')
   elseif slot < 17 then
-    local name = string.format("mixed-%s-%d-%d@example.com", c.nonce, tid, n)
+    local name = "mixed-" .. c.nonce .. "-" .. tid .. "-" .. n .. "@example.com"
     local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. name ..
       '","name":{"givenName":"Mixed","familyName":"User"},"emails":[{"primary":true,"value":"' .. name ..
       '","type":"work"}],"active":true}'
-    return wrk.format("POST", c.prefix .. "/Users", c.headers, body)
+    return c.request("POST", c.prefix .. "/Users", body)
   elseif slot < 19 then
     local active = (math.random(2) == 1) and "true" or "false"
     return patch(ids[k], '{"op":"replace","value":{"active":' .. active .. '}}')
   else
     local start = (math.random(pages) - 1) * 100 + 1
-    return wrk.format("GET", c.prefix .. "/Users?startIndex=" .. start .. "&count=100", c.headers)
+    return c.request("GET", c.prefix .. "/Users?startIndex=" .. start .. "&count=100")
   end
 end
