@@ -61,15 +61,21 @@ impl FormatTime for LineTime {
             return tracing_subscriber::fmt::time::SystemTime.format_time(w);
         };
         let second = since.as_secs();
-        let written = SECOND.with(|cell| {
-            let mut cached = cell.borrow_mut();
-            if cached.second != Some(second) {
-                let text = second_text(second)?;
-                cached.text = text;
-                cached.second = Some(second);
-            }
-            Some(w.write_str(&cached.text))
-        });
+        // A line logged while the thread's locals are being torn down (or, should it ever
+        // happen, from inside this very call) takes the default timer's path: a log line must
+        // never panic.
+        let written = SECOND
+            .try_with(|cell| {
+                let mut cached = cell.try_borrow_mut().ok()?;
+                if cached.second != Some(second) {
+                    let text = second_text(second)?;
+                    cached.text = text;
+                    cached.second = Some(second);
+                }
+                Some(w.write_str(&cached.text))
+            })
+            .ok()
+            .flatten();
         match written {
             Some(done) => {
                 done?;
