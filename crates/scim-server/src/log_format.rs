@@ -177,7 +177,7 @@ impl Visit for LineVisitor<'_> {
         if special(field) {
             self.default_for(field, |d| d.record_u64(field, value));
         } else {
-            self.named(field, |w| write_u64(w, value));
+            self.named(field, |w| w.write_str(itoa::Buffer::new().format(value)));
         }
     }
 
@@ -185,12 +185,7 @@ impl Visit for LineVisitor<'_> {
         if special(field) {
             self.default_for(field, |d| d.record_i64(field, value));
         } else {
-            self.named(field, |w| {
-                if value < 0 {
-                    w.write_char('-')?;
-                }
-                write_u64(w, value.unsigned_abs())
-            });
+            self.named(field, |w| w.write_str(itoa::Buffer::new().format(value)));
         }
     }
 
@@ -213,22 +208,6 @@ impl Visit for LineVisitor<'_> {
 fn special(field: &Field) -> bool {
     let name = field.name();
     name == "message" || name.starts_with("r#") || name.starts_with("log.")
-}
-
-/// An unsigned integer in decimal, as its `Debug` writes it.
-fn write_u64(w: &mut Writer<'_>, mut value: u64) -> fmt::Result {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        // A single decimal digit.
-        buf[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    w.write_str(std::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)
 }
 
 #[cfg(test)]
@@ -425,7 +404,9 @@ mod tests {
     fn integers_are_written_as_debug_writes_them() {
         for v in [0u64, 7, 10, 99, 100, 12_345, u64::MAX] {
             let mut out = String::new();
-            write_u64(&mut Writer::new(&mut out), v).unwrap();
+            Writer::new(&mut out)
+                .write_str(itoa::Buffer::new().format(v))
+                .unwrap();
             assert_eq!(out, format!("{v:?}"));
         }
     }
