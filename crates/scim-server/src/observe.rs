@@ -13,9 +13,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Counter, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
+use scim_store::{Store, WriteStats};
 
 use crate::auth::Principal;
 use crate::error::SCIM_JSON;
@@ -54,6 +58,15 @@ impl Metrics {
             requests,
             latency,
         })
+    }
+
+    /// Also exports `store`'s group-commit totals (SQLite only; see [`WriterCollector`]).
+    pub fn watch_store(&self, store: &Store) -> Result<(), prometheus::Error> {
+        if store.write_stats().is_none() {
+            return Ok(());
+        }
+        self.registry
+            .register(Box::new(WriterCollector::new(store.clone())?))
     }
 
     /// The metrics in Prometheus text format.
@@ -232,6 +245,110 @@ fn scim_error_body<B: MessageBody + 'static>(
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))
         .body(serde_json::to_string(&body).unwrap_or_default());
     ServiceResponse::new(req, resp).map_into_left_body()
+}
+
+/// The SQLite writer's running totals (`scim_store::write_stats`) as Prometheus counters, read
+/// from the store at each scrape rather than pushed on every write. Ratios of their rates give
+/// what bounds write throughput: `rate(writes) / rate(batches)` is the mean batch size,
+/// `rate(busy)` the share of a core the one writer thread uses, `rate(fsync_seconds) /
+/// rate(fsyncs)` the disk's fsync latency, `rate(write_seconds) / rate(writes)` a write's mean
+/// latency inside the store and `rate(durable_wait) / rate(batches)` how much of it is the
+/// wait for the fsync.
+pub struct WriterCollector {
+    store: Store,
+    batches: IntCounter,
+    writes: IntCounter,
+    busy: Counter,
+    fsyncs: IntCounter,
+    fsync_time: Counter,
+    durable_wait: Counter,
+    write_time: Counter,
+    /// One scrape at a time: each resets the counters and sets them to the store's totals.
+    scrape: std::sync::Mutex<()>,
+}
+
+impl WriterCollector {
+    fn new(store: Store) -> Result<WriterCollector, prometheus::Error> {
+        let int = |name: &str, help: &str| IntCounter::new(name, help);
+        let float = |name: &str, help: &str| Counter::new(name, help);
+        Ok(WriterCollector {
+            store,
+            batches: int(
+                "scim_sqlite_write_batches_total",
+                "Transactions the SQLite writer committed, each carrying one or more writes",
+            )?,
+            writes: int(
+                "scim_sqlite_writes_total",
+                "Writes the SQLite writer acknowledged",
+            )?,
+            busy: float(
+                "scim_sqlite_writer_busy_seconds_total",
+                "Time the SQLite writer thread spent running batches",
+            )?,
+            fsyncs: int(
+                "scim_sqlite_wal_fsyncs_total",
+                "fsyncs of the SQLite WAL made by the syncing threads",
+            )?,
+            fsync_time: float(
+                "scim_sqlite_wal_fsync_seconds_total",
+                "Time the SQLite WAL fsyncs took",
+            )?,
+            durable_wait: float(
+                "scim_sqlite_durable_wait_seconds_total",
+                "Per batch, time from COMMIT to the fsync covering it having completed",
+            )?,
+            write_time: float(
+                "scim_sqlite_write_seconds_total",
+                "Per write, time from being queued to being acknowledged",
+            )?,
+            scrape: std::sync::Mutex::new(()),
+        })
+    }
+
+    fn counters(&self) -> [&dyn Collector; 7] {
+        [
+            &self.batches,
+            &self.writes,
+            &self.busy,
+            &self.fsyncs,
+            &self.fsync_time,
+            &self.durable_wait,
+            &self.write_time,
+        ]
+    }
+}
+
+impl Collector for WriterCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.counters().into_iter().flat_map(|c| c.desc()).collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let _one = self
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats: WriteStats = self.store.write_stats().unwrap_or_default();
+        let set_int = |c: &IntCounter, v: u64| {
+            c.reset();
+            c.inc_by(v);
+        };
+        let set = |c: &Counter, v: std::time::Duration| {
+            c.reset();
+            c.inc_by(v.as_secs_f64());
+        };
+        set_int(&self.batches, stats.batches);
+        set_int(&self.writes, stats.writes);
+        set(&self.busy, stats.busy);
+        set_int(&self.fsyncs, stats.fsyncs);
+        set(&self.fsync_time, stats.fsync_time);
+        set(&self.durable_wait, stats.durable_wait);
+        set(&self.write_time, stats.write_time);
+        self.counters()
+            .into_iter()
+            .flat_map(|c| c.collect())
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -130,6 +130,9 @@ impl AppState {
             let p = Projection::new(&registry, rt, &[], &[])?;
             default_projections.push((rt.name.clone(), Arc::new(p)));
         }
+        let metrics = Metrics::new()
+            .and_then(|m| m.watch_store(&store).map(|()| m))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(AppState {
             default_projections: Arc::new(default_projections),
             verifier: TokenVerifier::new(store.clone())?,
@@ -141,7 +144,7 @@ impl AppState {
             registry: Arc::new(registry),
             config: Arc::new(config),
             clock,
-            metrics: Metrics::new().map_err(|e| ApiError::Internal(e.to_string()))?,
+            metrics,
         })
     }
 

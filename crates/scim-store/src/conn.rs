@@ -203,6 +203,7 @@ pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 use crate::replay::{self, Replayable};
 use crate::wal_sync::{Completion, WalSyncer};
+use crate::write_stats::{Counters, WriteStats};
 /// A write job of a batch.
 enum Job {
     /// Runs once, inside its own savepoint of the batch transaction.
@@ -220,6 +221,7 @@ enum Job {
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
     thread: Option<JoinHandle<()>>,
+    stats: Arc<Counters>,
 }
 
 /// Most requests one batch commits together; bounded so one batch can't starve replies.
@@ -238,13 +240,21 @@ impl Writer {
         record_events: bool,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
-        let syncer = start_syncer(&mut conn);
+        let stats = Arc::new(Counters::default());
+        let syncer = start_syncer(&mut conn, &stats);
+        let counters = stats.clone();
         let spawned = thread::Builder::new()
             .name("scim-sqlite-writer".into())
             .spawn(move || {
                 // Every write of this store runs on this thread (see `outbox::recording`).
                 crate::outbox::record_on_this_thread(record_events);
-                writer_loop(&mut conn, rx, checkpoints.as_ref(), syncer.as_ref());
+                writer_loop(
+                    &mut conn,
+                    rx,
+                    checkpoints.as_ref(),
+                    syncer.as_ref(),
+                    &counters,
+                );
                 // Every committed batch is synced and answered before the connection closes
                 // (closing may checkpoint and remove the WAL the syncer would open).
                 drop(syncer);
@@ -259,7 +269,16 @@ impl Writer {
                 None
             }
         };
-        Writer { queue: tx, thread }
+        Writer {
+            queue: tx,
+            thread,
+            stats,
+        }
+    }
+
+    /// The group commit's running totals (see [`crate::write_stats`]).
+    pub(crate) fn stats(&self) -> WriteStats {
+        self.stats.snapshot()
     }
 
     /// Runs `f` in the next batch and returns its result once the batch has committed.
@@ -286,6 +305,7 @@ impl Writer {
         F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
         S: FnOnce(Result<R>) + Send + 'static,
     {
+        let reply = self.timed(reply);
         // Run only alone, so only once: the closure is taken on its first run.
         let mut f = Some(f);
         let once = move |c: &mut Conn<'_>| match f.take() {
@@ -305,9 +325,22 @@ impl Writer {
         F: FnMut(&mut Conn<'_>) -> Result<R> + Send + 'static,
         S: FnOnce(Result<R>) + Send + 'static,
     {
+        let reply = self.timed(reply);
         self.queue
             .send(Job::Shared(Box::new(replay::Job::new(f, reply))))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
+    }
+
+    /// `reply`, counting the time from now (the write being queued) to its acknowledgement.
+    fn timed<R, S>(&self, reply: S) -> impl FnOnce(Result<R>) + Send + 'static
+    where
+        S: FnOnce(Result<R>) + Send + 'static,
+    {
+        let (stats, queued) = (self.stats.clone(), Instant::now());
+        move |result| {
+            stats.write(queued);
+            reply(result);
+        }
     }
 }
 
@@ -328,7 +361,7 @@ impl Drop for Writer {
 /// Starts the WAL syncer for the writer's database and lets the writer's COMMITs skip their
 /// own fsync (see [`crate::wal_sync`]). `None`, and the writer keeps `synchronous = FULL`, for
 /// a database without a WAL file (in memory) or when the thread can't start.
-fn start_syncer(conn: &mut SqliteConnection) -> Option<WalSyncer> {
+fn start_syncer(conn: &mut SqliteConnection, stats: &Arc<Counters>) -> Option<WalSyncer> {
     #[derive(diesel::QueryableByName)]
     struct Mode {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -353,7 +386,7 @@ fn start_syncer(conn: &mut SqliteConnection) -> Option<WalSyncer> {
     if main.file.is_empty() {
         return None;
     }
-    let syncer = WalSyncer::start(format!("{}-wal", main.file).into())?;
+    let syncer = WalSyncer::start(format!("{}-wal", main.file).into(), stats.clone())?;
     conn.batch_execute("PRAGMA synchronous = NORMAL").ok()?;
     Some(syncer)
 }
@@ -363,10 +396,12 @@ fn writer_loop(
     rx: mpsc::Receiver<Job>,
     checkpoints: Option<&CheckpointSignal>,
     syncer: Option<&WalSyncer>,
+    stats: &Arc<Counters>,
 ) {
     let mut batches: u64 = 0;
     let mut finishing = false;
     while let Ok(first) = rx.recv() {
+        let started = Instant::now();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -407,11 +442,12 @@ fn writer_loop(
                 Ok(())
             });
         }
-        let completions: Vec<Completion> = shared
+        let mut completions: Vec<Completion> = shared
             .into_iter()
             .chain(alone)
             .map(|j| j.finish())
             .collect();
+        stats.batch(started);
         // If BEGIN itself failed, no job ran and each caller hears the writer is unavailable;
         // otherwise every job learns the commit's outcome.
         let outcome = committed.map_err(|e| match e {
@@ -435,7 +471,12 @@ fn writer_loop(
             }
         }
         match (&outcome, syncer) {
-            (Ok(()), Some(syncer)) => syncer.after_sync(completions),
+            (Ok(()), Some(syncer)) => {
+                // Last of the batch's replies: the others have been handed on when it runs.
+                let (stats, committed) = (stats.clone(), Instant::now());
+                completions.push(Box::new(move |_| stats.durable(committed)));
+                syncer.after_sync(completions)
+            }
             _ => {
                 for done in completions {
                     done(outcome.clone());

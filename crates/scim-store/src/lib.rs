@@ -44,6 +44,7 @@ mod wal_sync;
     reason = "a VFS layer is C callbacks over raw pointers; see the SAFETY notes"
 )]
 mod wal_vfs;
+pub mod write_stats;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +58,7 @@ use diesel::sqlite::SqliteConnection;
 pub use conn::{BackendKind, Conn, DatabaseUrl};
 pub use error::{Result, StoreError};
 pub use model::{Actor, Origin, RawResource, StoredResource, Tenant, TenantId};
+pub use write_stats::WriteStats;
 
 use conn::{Checkpointer, PgPool, SqlitePool, SqlitePragmas, SqliteRole, Writer};
 
@@ -186,6 +188,16 @@ impl Store {
             store.migrate()?;
         }
         Ok(store)
+    }
+
+    /// The SQLite writer's group-commit totals (batches, writer busy time, fsyncs, how long
+    /// writes wait), for metrics and benchmarks; `None` on PostgreSQL, which commits each
+    /// write on its own connection and has its own statistics views.
+    pub fn write_stats(&self) -> Option<WriteStats> {
+        match &*self.inner {
+            Backend::Sqlite { writer, .. } => Some(writer.stats()),
+            Backend::Postgres { .. } => None,
+        }
     }
 
     /// Which backend this store runs on.

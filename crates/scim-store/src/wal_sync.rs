@@ -36,8 +36,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use crate::error::{Result, StoreError};
+use crate::write_stats::Counters;
 
 /// Hands one job's result to its caller once the batch is settled (see `conn::Completion`).
 pub(crate) type Completion = Box<dyn FnOnce(Result<()>) + Send>;
@@ -89,13 +91,20 @@ struct Shared {
 impl WalSyncer {
     /// Starts the threads that fsync the WAL at `wal`, each with its own handle on the file;
     /// `None` if they can't be started, and the writer then keeps `synchronous = FULL`.
-    pub(crate) fn start(wal: PathBuf) -> Option<WalSyncer> {
+    /// `stats` counts the fsyncs and their time.
+    pub(crate) fn start(wal: PathBuf, stats: Arc<Counters>) -> Option<WalSyncer> {
         Self::start_with(move || {
             let mut handle = WalHandle {
                 path: wal.clone(),
                 file: None,
             };
-            move || handle.sync()
+            let stats = stats.clone();
+            move || {
+                let started = Instant::now();
+                let synced = handle.sync();
+                stats.fsync(started);
+                synced
+            }
         })
     }
 

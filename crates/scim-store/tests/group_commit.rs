@@ -533,3 +533,49 @@ fn a_queued_write_is_dropped_before_its_caller_hears() {
         );
     }
 }
+
+/// The group commit's totals (what `/metrics` exports) count every write, its batch and the
+/// fsync that made it durable, on a real WAL file; PostgreSQL has no writer to report on.
+#[test]
+fn write_stats_count_writes_batches_and_fsyncs() {
+    const N: usize = 16;
+    for db in TestDb::all() {
+        let s = &db.store;
+        let Some(before) = s.write_stats() else {
+            assert_eq!(db.kind(), BackendKind::Postgres);
+            continue;
+        };
+        let t = tenant(s);
+        let barrier = Arc::new(Barrier::new(N));
+        let handles: Vec<_> = (0..N)
+            .map(|i| {
+                let (s, t, barrier) = (s.clone(), t.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    s.write(move |c| {
+                        users::insert(c, reg(), &t, new_user(&format!("s{i}"), &format!("s{i}")))
+                    })
+                    .unwrap();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let d = s.write_stats().unwrap().since(&before);
+        // The tenant, then the sixteen users.
+        assert_eq!(d.writes, 1 + N as u64, "{d:?}");
+        assert!(d.batches >= 2 && d.batches <= d.writes, "{d:?}");
+        assert!(d.fsyncs >= 1 && d.fsyncs <= d.batches, "{d:?}");
+        assert!(d.fsync_time > Duration::ZERO, "{d:?}");
+        assert!(d.busy > Duration::ZERO, "{d:?}");
+        // Every write's latency holds its batch's wait for the fsync, and its batch's run.
+        assert!(d.write_time >= d.durable_wait, "{d:?}");
+        assert!(d.write_time >= d.busy, "{d:?}");
+        assert_eq!(
+            s.write_stats().unwrap().since(&before),
+            d,
+            "nothing else wrote"
+        );
+    }
+}

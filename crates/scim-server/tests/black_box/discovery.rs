@@ -191,6 +191,33 @@ fn health_ready_and_metrics() {
             "{}",
             r.text
         );
+        // SQLite's group commit is exported (the writes above included the token's use, at
+        // least); PostgreSQL has no writer thread to report on.
+        let writes = r
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix("scim_sqlite_writes_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        match srv.backend {
+            "sqlite" => {
+                assert!(writes.is_some_and(|n| n >= 1.0), "{}", r.text);
+                for name in [
+                    "scim_sqlite_write_batches_total",
+                    "scim_sqlite_writer_busy_seconds_total",
+                    "scim_sqlite_wal_fsyncs_total",
+                    "scim_sqlite_wal_fsync_seconds_total",
+                    "scim_sqlite_durable_wait_seconds_total",
+                    "scim_sqlite_write_seconds_total",
+                ] {
+                    assert!(
+                        r.text.contains(&format!("\n{name} ")),
+                        "{name}:\n{}",
+                        r.text
+                    );
+                }
+            }
+            _ => assert!(!r.text.contains("scim_sqlite_"), "{}", r.text),
+        }
         // Never a token in the metrics or the log.
         assert!(!r.text.contains(&srv.token));
         let secret = srv.token.split_once('.').map(|(_, s)| s).unwrap_or("");
