@@ -50,6 +50,29 @@ fn tenant_with_taken(s: &Store) -> TenantId {
     t
 }
 
+/// One thread per item, all released together (a barrier), so their writes reach the store at
+/// once and, on SQLite, share batches; each handle gives back what `f` returned for its item.
+fn at_once<I, T, F>(items: I, f: F) -> Vec<thread::JoinHandle<T>>
+where
+    I: IntoIterator,
+    I::Item: Send + 'static,
+    T: Send + 'static,
+    F: Fn(I::Item) -> T + Clone + Send + 'static,
+{
+    let items: Vec<I::Item> = items.into_iter().collect();
+    let barrier = Arc::new(Barrier::new(items.len()));
+    items
+        .into_iter()
+        .map(|item| {
+            let (f, barrier) = (f.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                f(item)
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn sixteen_threads_adding_members_lose_none() {
     const N: usize = 16;
@@ -76,21 +99,16 @@ fn sixteen_threads_adding_members_lose_none() {
         })
         .unwrap();
 
-        let barrier = Arc::new(Barrier::new(N));
-        let handles: Vec<_> = (0..N)
-            .map(|i| {
-                let (s, t, barrier) = (s.clone(), t.clone(), barrier.clone());
-                thread::spawn(move || {
-                    barrier.wait();
-                    let add = [MemberOp::Add(vec![Member {
-                        value: format!("u{i:02}"),
-                        display: None,
-                        kind: None,
-                    }])];
-                    s.write(move |c| groups::patch(c, reg(), &t, "g", None, None, &add, now()))
-                })
-            })
-            .collect();
+        let (s2, t2) = (s.clone(), t.clone());
+        let handles = at_once(0..N, move |i| {
+            let add = [MemberOp::Add(vec![Member {
+                value: format!("u{i:02}"),
+                display: None,
+                kind: None,
+            }])];
+            let t = t2.clone();
+            s2.write(move |c| groups::patch(c, reg(), &t, "g", None, None, &add, now()))
+        });
         for h in handles {
             h.join().unwrap().unwrap();
         }
@@ -139,37 +157,31 @@ fn a_failing_request_rolls_back_alone_and_the_batch_commits() {
         let mut jobs: Vec<Job> = (0..N).map(Job::Fresh).collect();
         jobs[N / 3] = Job::Collide;
         jobs[2 * N / 3] = Job::Abort;
-        let barrier = Arc::new(Barrier::new(N));
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|&job| {
-                let (s, t, barrier) = (s.clone(), t.clone(), barrier.clone());
-                thread::spawn(move || {
-                    barrier.wait();
-                    let reader = s.clone();
-                    let t2 = t.clone();
-                    let result = s.write(move |c| {
-                        let (id, name) = match job {
-                            Job::Fresh(i) => (format!("u{i:02}"), format!("user{i}")),
-                            Job::Collide => ("dup".into(), "TAKEN".into()),
-                            Job::Abort => ("aborted".into(), "aborted".into()),
-                        };
-                        users::insert(c, reg(), &t2, new_user(&id, &name))?;
-                        if job == Job::Abort {
-                            return Err(StoreError::Invalid("changed my mind".into()));
-                        }
-                        // SQLite: how many users are committed while this request runs, seen
-                        // from a separate read connection. (On PostgreSQL every request holds
-                        // a pooled connection already, so a nested read could starve the pool.)
-                        match reader.backend() {
-                            BackendKind::Sqlite => reader.read(|rc| users::count(rc, &t2)),
-                            BackendKind::Postgres => Ok(0),
-                        }
-                    });
-                    (job, result)
-                })
-            })
-            .collect();
+        let (s2, t2) = (s.clone(), t.clone());
+        let handles = at_once(jobs.clone(), move |job| {
+            let (s, t) = (s2.clone(), t2.clone());
+            let reader = s.clone();
+            let t2 = t.clone();
+            let result = s.write(move |c| {
+                let (id, name) = match job {
+                    Job::Fresh(i) => (format!("u{i:02}"), format!("user{i}")),
+                    Job::Collide => ("dup".into(), "TAKEN".into()),
+                    Job::Abort => ("aborted".into(), "aborted".into()),
+                };
+                users::insert(c, reg(), &t2, new_user(&id, &name))?;
+                if job == Job::Abort {
+                    return Err(StoreError::Invalid("changed my mind".into()));
+                }
+                // SQLite: how many users are committed while this request runs, seen
+                // from a separate read connection. (On PostgreSQL every request holds
+                // a pooled connection already, so a nested read could starve the pool.)
+                match reader.backend() {
+                    BackendKind::Sqlite => reader.read(|rc| users::count(rc, &t2)),
+                    BackendKind::Postgres => Ok(0),
+                }
+            });
+            (job, result)
+        });
         blocker.join().unwrap().unwrap();
 
         let mut committed_counts = Vec::new();
@@ -246,23 +258,17 @@ fn acknowledged_writes_are_in_the_files_a_crash_would_leave() {
     const EACH: usize = 25;
     let db = TestDb::sqlite();
     let t = tenant(&db.store);
-    let barrier = Arc::new(Barrier::new(THREADS));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|n| {
-            let (s, t, barrier) = (db.store.clone(), t.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                for i in 0..EACH {
-                    let t2 = t.clone();
-                    s.write(move |c| {
-                        let id = format!("u{n}-{i}");
-                        users::insert(c, reg(), &t2, new_user(&id, &id))
-                    })
-                    .unwrap();
-                }
+    let (s, t2) = (db.store.clone(), t.clone());
+    let handles = at_once(0..THREADS, move |n| {
+        for i in 0..EACH {
+            let t = t2.clone();
+            s.write(move |c| {
+                let id = format!("u{n}-{i}");
+                users::insert(c, reg(), &t, new_user(&id, &id))
             })
-        })
-        .collect();
+            .unwrap();
+        }
+    });
     for h in handles {
         h.join().unwrap();
     }
@@ -546,19 +552,14 @@ fn write_stats_count_writes_batches_and_fsyncs() {
             continue;
         };
         let t = tenant(s);
-        let barrier = Arc::new(Barrier::new(N));
-        let handles: Vec<_> = (0..N)
-            .map(|i| {
-                let (s, t, barrier) = (s.clone(), t.clone(), barrier.clone());
-                thread::spawn(move || {
-                    barrier.wait();
-                    s.write(move |c| {
-                        users::insert(c, reg(), &t, new_user(&format!("s{i}"), &format!("s{i}")))
-                    })
-                    .unwrap();
-                })
+        let (s2, t2) = (s.clone(), t.clone());
+        let handles = at_once(0..N, move |i| {
+            let t = t2.clone();
+            s2.write(move |c| {
+                users::insert(c, reg(), &t, new_user(&format!("s{i}"), &format!("s{i}")))
             })
-            .collect();
+            .unwrap();
+        });
         for h in handles {
             h.join().unwrap();
         }
