@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ROOT, Ours, Peer, import_pages, log, run_wrk, seed_group,  # noqa: E402
-                     seed_small_groups, seed_users, write_list)
+                     seed_small_groups, seed_users, store_summary, write_list)
 
 PEERS = {
     # Each peer's start command, SCIM prefix and auth header (see bench/peers/README.md).
@@ -83,11 +83,17 @@ def main():
 def run_target(target, args, conns, workdir, out):
 
     def wrk(key, script, c, env, duration=None):
+        ours = isinstance(target, Ours)
+        before = target.store_totals() if ours else {}
         r = run_wrk(target, script, c, duration or args.duration, env)
         r["rss_mb"] = (target.rss_kb() or 0) / 1024
+        store = store_summary(before, target.store_totals(), r["duration_us"]) if ours else None
+        if store:
+            r["store"] = store
         out[f"{key}|{c}"] = r
         log(f"{key} c={c}: {r['rps']:.0f}/s p50 {r['p50_us']/1000:.2f} ms "
-            f"p99 {r['p99_us']/1000:.2f} ms errors {r['errors']} rss {r['rss_mb']:.0f} MB")
+            f"p99 {r['p99_us']/1000:.2f} ms errors {r['errors']} rss {r['rss_mb']:.0f} MB"
+            + (f"\n    store: {store}" if store else ""))
 
     n = args.users
     names = [f"user{i}@bench.example.com" for i in range(n)]

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -141,6 +142,22 @@ class Target:
         return Client("127.0.0.1", self.port, self.prefix, self.auth)
 
 
+def store_summary(before, after, duration_us):
+    """One line on the SQLite group commit between two `Ours.store_totals()` snapshots, or
+    None when nothing was written (or the build predates the counters)."""
+    d = {k: v - before.get(k, 0) for k, v in after.items()}
+    b, w = d.get("write_batches_total", 0), d.get("writes_total", 0)
+    if not b or not w:
+        return None
+    f = d.get("wal_fsyncs_total", 0)
+    busy = d.get("writer_busy_seconds_total", 0)
+    return (f"writes {w:.0f} in {b:.0f} batches ({w / b:.1f} each), writer busy "
+            f"{busy * 1e6 / duration_us * 100:.0f}% ({busy * 1e6 / b:.0f} µs/batch), fsync "
+            f"{d.get('wal_fsync_seconds_total', 0) * 1e3 / f if f else 0:.2f} ms, "
+            f"durable wait {d.get('durable_wait_seconds_total', 0) * 1e3 / b:.2f} ms/batch, "
+            f"write {d.get('write_seconds_total', 0) * 1e3 / w:.2f} ms")
+
+
 class Ours(Target):
     bulk = True
     # A command the binary runs under (bench/instructions: valgrind), empty for none.
@@ -150,6 +167,22 @@ class Ours(Target):
         super().__init__(name)
         self.binary, self.database_url, self.workdir = binary, database_url, workdir
         self.prefix = "/scim/v2"
+
+    def store_totals(self):
+        """The SQLite group commit's totals from /metrics (`scim_sqlite_*`, see
+        docs/operations.md); {} on PostgreSQL or when the build predates them."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics",
+                                        timeout=10) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("scim_sqlite_"):
+                name, _, value = line.partition(" ")
+                out[name[len("scim_sqlite_"):]] = float(value)
+        return out
 
     def start(self):
         tenant = "bench-" + uuid.uuid4().hex[:8]
