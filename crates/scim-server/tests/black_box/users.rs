@@ -204,8 +204,11 @@ fn okta_patch_deactivate_reactivate_and_password_sync() {
         assert_scim_json(&r);
         etag_matches_meta(&r);
         assert_eq!(r.json()["active"], json!(false), "{r:?}");
-        // Soft delete: still readable and filterable.
-        assert_eq!(srv.get(&path).json()["active"], json!(false));
+        // Soft delete: still readable and filterable. The PATCH answered the user exactly as
+        // stored after the lifecycle step (the version, lastModified and ETag a GET gives).
+        let got = srv.get(&path);
+        assert_eq!(got.json(), r.json(), "{got:?}");
+        assert_eq!(got.header("etag"), r.header("etag"), "{got:?}");
         let list = srv
             .get("/Users?filter=userName%20eq%20%22linus%40example.com%22")
             .json();
@@ -217,6 +220,9 @@ fn okta_patch_deactivate_reactivate_and_password_sync() {
         );
         assert_eq!(r.status, 200, "{r:?}");
         assert_eq!(r.json()["active"], json!(true));
+        let got = srv.get(&path);
+        assert_eq!(got.json(), r.json(), "{got:?}");
+        assert_eq!(got.header("etag"), r.header("etag"), "{got:?}");
 
         let before = srv.get(&path).json()["meta"]["version"].clone();
         let r = srv.patch(
