@@ -17,23 +17,11 @@ pub fn policy_settings(
 }
 
 /// Writes what a decision says: lifecycle columns, job change, sync-log entries, events.
-pub fn apply(
-    conn: &mut Conn<'_>,
-    registry: &SchemaRegistry,
-    tenant: &TenantId,
-    user_id: &str,
-    decision: &Decision,
-    actor: Actor,
-    now: DateTime<Utc>,
-) -> scim_store::Result<()> {
-    apply_stored(conn, registry, tenant, user_id, decision, actor, now).map(|_| ())
-}
-
-/// [`apply`], returning the user's SCIM side as the decision left it, so a request answering
-/// with the user need not read it again (on SQLite that read and its JSON parse ran on the
+/// Returns the user's SCIM side as the decision left it, so a request answering with the user
+/// need not read it again (on SQLite that read and its JSON parse ran on the
 /// one writer thread, ~60 000 instructions per deactivation). Nothing after the lifecycle
 /// record touches the user's row: the effects are jobs, sync-log entries and events.
-pub fn apply_stored(
+pub fn apply(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
     tenant: &TenantId,
@@ -120,33 +108,19 @@ pub fn handle(
     handle_with(
         conn, registry, tenant, user_id, event, actor, now, &settings,
     )
+    .map(|(decision, _)| decision)
 }
 
 /// [`handle`] under the settings the request already holds (the instance's cached copy, at
 /// most `settings_cache::TTL` old, which the rest of the request was checked against).
 /// Reading and parsing the tenant row again inside the write was a tenth of the SQLite
-/// writer's time per deactivation.
+/// writer's time per deactivation. Also returns the user as the decision left it (see
+/// [`apply`]).
 #[expect(
     clippy::too_many_arguments,
     reason = "handle's arguments and the settings it would read"
 )]
 pub fn handle_with(
-    conn: &mut Conn<'_>,
-    registry: &SchemaRegistry,
-    tenant: &TenantId,
-    user_id: &str,
-    event: LifecycleEvent,
-    actor: Actor,
-    now: DateTime<Utc>,
-    settings: &PolicySettings,
-) -> Result<Decision, LifecycleError> {
-    handle_with_stored(conn, registry, tenant, user_id, event, actor, now, settings)
-        .map(|(decision, _)| decision)
-}
-
-/// [`handle_with`], also returning the user as the decision left it (see [`apply_stored`]).
-#[expect(clippy::too_many_arguments, reason = "handle_with's arguments")]
-pub fn handle_with_stored(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
     tenant: &TenantId,
@@ -163,7 +137,7 @@ pub fn handle_with_stored(
         })
     })?;
     let decision = decide(&current, event, settings, now).map_err(LifecycleError::Policy)?;
-    let stored = apply_stored(conn, registry, tenant, user_id, &decision, actor, now)?;
+    let stored = apply(conn, registry, tenant, user_id, &decision, actor, now)?;
     Ok((decision, stored))
 }
 
