@@ -98,7 +98,7 @@ pub fn legal_hold(database_url: &str, tenant_name: &str, user_id: &str, set: boo
     };
     let (tid, uid) = (t.id.clone(), user_id.to_string());
     let now = Utc::now();
-    let decision = store.write(move |c| {
+    let (decision, _) = store.write(move |c| {
         crate::service::lifecycle::handle(
             c,
             &registry,

@@ -441,6 +441,8 @@ fn delete_within_the_delay_purges_only_at_the_due_time() {
             "[{b}] the deactivation is still scheduled"
         );
         assert_eq!(lab.get_user(&user)["userName"], "dora@example.com", "[{b}]");
+        // The 201 showed the account as stored after the lifecycle step.
+        assert_eq!(lab.get_user(&user), again.json(), "[{b}]");
         // Deleted again, and left alone this time.
         let r = lab.scim("DELETE", &format!("/Users/{user}"), None);
         assert_eq!(r.status, 204, "[{b}] {r:?}");

@@ -94,7 +94,8 @@ pub fn effects(
 }
 
 /// Loads the user's lifecycle, decides `event` under the tenant's rules and applies the
-/// decision. A policy refusal (a local account) comes back as the core error.
+/// decision; returns it with the user as it left it (see [`apply`]). A policy refusal (a
+/// local account) comes back as the core error.
 pub fn handle(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,
@@ -103,19 +104,17 @@ pub fn handle(
     event: LifecycleEvent,
     actor: Actor,
     now: DateTime<Utc>,
-) -> Result<Decision, LifecycleError> {
+) -> Result<(Decision, StoredResource), LifecycleError> {
     let settings = policy_settings(conn, tenant)?;
     handle_with(
         conn, registry, tenant, user_id, event, actor, now, &settings,
     )
-    .map(|(decision, _)| decision)
 }
 
 /// [`handle`] under the settings the request already holds (the instance's cached copy, at
 /// most `settings_cache::TTL` old, which the rest of the request was checked against).
 /// Reading and parsing the tenant row again inside the write was a tenth of the SQLite
-/// writer's time per deactivation. Also returns the user as the decision left it (see
-/// [`apply`]).
+/// writer's time per deactivation.
 #[expect(
     clippy::too_many_arguments,
     reason = "handle's arguments and the settings it would read"

@@ -346,7 +346,7 @@ fn taken(
             Some(h) => PasswordChange::Set(h.to_string()),
             None => PasswordChange::Keep,
         };
-        let stored = users::replace(
+        users::replace(
             c,
             registry,
             tenant,
@@ -356,7 +356,7 @@ fn taken(
             password,
             at.naive_utc(),
         )?;
-        handle(
+        let (_, stored) = handle(
             c,
             registry,
             tenant,
@@ -375,7 +375,6 @@ fn taken(
             events: vec!["user.updated"],
         };
         record(c, tenant, change)?;
-        let stored = users::get(c, tenant, &id)?.unwrap_or(stored);
         return Ok(Ok(stored));
     }
     if let Some(existing) = &existing

@@ -76,7 +76,7 @@ async fn act(
     let outcome = blocking(move || {
         Ok(store.write(move |c| {
             match handle(c, &registry, &t.id, &uid, event, Actor::Admin, now) {
-                Ok(decision) => Ok(Ok(decision)),
+                Ok((decision, _)) => Ok(Ok(decision)),
                 Err(LifecycleError::Policy(e)) => Ok(Err(ApiError::from(e))),
                 Err(LifecycleError::Store(StoreError::NotFound { .. })) => Ok(Err(
                     ApiError::NotFound(format!("no user {uid:?} in this tenant")),
