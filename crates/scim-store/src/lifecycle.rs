@@ -9,7 +9,7 @@
 //! JSON; [`load`] derives the state from the word, the open deactivation job and the legal
 //! hold (see [`legacy_state`]).
 //!
-//! The SCIM document's `active` is the provider's view: [`save`] keeps it equal to
+//! The SCIM document's `active` is the provider's view: [`save_resource`] keeps it equal to
 //! `provider_active`, and bumps the version only when that changes the document.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -175,30 +175,8 @@ pub fn load(
 /// Stores a decision's record (`Decision::user`) and sign-in flag, and keeps the SCIM
 /// document's `active` equal to `provider_active`: when that changes the document, the
 /// version and `updated_at` are bumped (the resource changed); otherwise they stay, however
-/// the lifecycle moved. `NotFound` when the tenant has no such user.
-pub fn save(
-    conn: &mut Conn<'_>,
-    registry: &SchemaRegistry,
-    tenant: &TenantId,
-    user_id: &str,
-    lifecycle: &UserLifecycle,
-    sign_in_allowed: bool,
-    now: NaiveDateTime,
-) -> Result<()> {
-    save_resource(
-        conn,
-        registry,
-        tenant,
-        user_id,
-        lifecycle,
-        sign_in_allowed,
-        now,
-    )
-    .map(|_| ())
-}
-
-/// [`save`], returning the user's SCIM side as it now is (to answer a request, or to see
-/// whether the version moved).
+/// the lifecycle moved. Returns the user's SCIM side as it now is (to answer a request, or
+/// to see whether the version moved). `NotFound` when the tenant has no such user.
 pub fn save_resource(
     conn: &mut Conn<'_>,
     registry: &SchemaRegistry,

@@ -106,7 +106,8 @@ fn save(
 ) -> Result<(), StoreError> {
     let (t, id) = (t.clone(), id.to_string());
     let allowed = rec.state.sign_in_allowed();
-    s.write(move |c| lifecycle::save(c, reg(), &t, &id, &rec, allowed, now))
+    s.write(move |c| lifecycle::save_resource(c, reg(), &t, &id, &rec, allowed, now))
+        .map(|_| ())
 }
 
 fn load(s: &Store, t: &TenantId, id: &str) -> Option<UserLifecycle> {
