@@ -16,8 +16,7 @@ use actix_web::{HttpMessage, HttpResponse};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{
-    Counter, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Counter, Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use scim_store::{Store, WriteStats};
 
@@ -247,6 +246,10 @@ fn scim_error_body<B: MessageBody + 'static>(
     ServiceResponse::new(req, resp).map_into_left_body()
 }
 
+/// Where an exported total's value comes from in a snapshot (counts as numbers, times in
+/// seconds).
+type TotalOf = fn(&WriteStats) -> f64;
+
 /// The SQLite writer's running totals (`scim_store::write_stats`) as Prometheus counters, read
 /// from the store at each scrape rather than pushed on every write. Ratios of their rates give
 /// what bounds write throughput: `rate(writes) / rate(batches)` is the mean batch size,
@@ -256,71 +259,68 @@ fn scim_error_body<B: MessageBody + 'static>(
 /// wait for the fsync.
 pub struct WriterCollector {
     store: Store,
-    batches: IntCounter,
-    writes: IntCounter,
-    busy: Counter,
-    fsyncs: IntCounter,
-    fsync_time: Counter,
-    durable_wait: Counter,
-    write_time: Counter,
+    /// One counter per total, with where its value comes from.
+    series: Vec<(Counter, TotalOf)>,
     /// One scrape at a time: each resets the counters and sets them to the store's totals.
     scrape: std::sync::Mutex<()>,
 }
 
+/// The exported totals: name, help, value.
+const WRITER_SERIES: [(&str, &str, TotalOf); 7] = [
+    (
+        "scim_sqlite_write_batches_total",
+        "Transactions the SQLite writer committed, each carrying one or more writes",
+        |s| s.batches as f64,
+    ),
+    (
+        "scim_sqlite_writes_total",
+        "Writes the SQLite writer acknowledged",
+        |s| s.writes as f64,
+    ),
+    (
+        "scim_sqlite_writer_busy_seconds_total",
+        "Time the SQLite writer thread spent running batches",
+        |s| s.busy.as_secs_f64(),
+    ),
+    (
+        "scim_sqlite_wal_fsyncs_total",
+        "fsyncs of the SQLite WAL made by the syncing threads",
+        |s| s.fsyncs as f64,
+    ),
+    (
+        "scim_sqlite_wal_fsync_seconds_total",
+        "Time the SQLite WAL fsyncs took",
+        |s| s.fsync_time.as_secs_f64(),
+    ),
+    (
+        "scim_sqlite_durable_wait_seconds_total",
+        "Per batch, time from COMMIT to the fsync covering it having completed",
+        |s| s.durable_wait.as_secs_f64(),
+    ),
+    (
+        "scim_sqlite_write_seconds_total",
+        "Per write, time from being queued to being acknowledged",
+        |s| s.write_time.as_secs_f64(),
+    ),
+];
+
 impl WriterCollector {
     fn new(store: Store) -> Result<WriterCollector, prometheus::Error> {
-        let int = |name: &str, help: &str| IntCounter::new(name, help);
-        let float = |name: &str, help: &str| Counter::new(name, help);
+        let series = WRITER_SERIES
+            .iter()
+            .map(|&(name, help, value)| Ok((Counter::new(name, help)?, value)))
+            .collect::<Result<_, prometheus::Error>>()?;
         Ok(WriterCollector {
             store,
-            batches: int(
-                "scim_sqlite_write_batches_total",
-                "Transactions the SQLite writer committed, each carrying one or more writes",
-            )?,
-            writes: int(
-                "scim_sqlite_writes_total",
-                "Writes the SQLite writer acknowledged",
-            )?,
-            busy: float(
-                "scim_sqlite_writer_busy_seconds_total",
-                "Time the SQLite writer thread spent running batches",
-            )?,
-            fsyncs: int(
-                "scim_sqlite_wal_fsyncs_total",
-                "fsyncs of the SQLite WAL made by the syncing threads",
-            )?,
-            fsync_time: float(
-                "scim_sqlite_wal_fsync_seconds_total",
-                "Time the SQLite WAL fsyncs took",
-            )?,
-            durable_wait: float(
-                "scim_sqlite_durable_wait_seconds_total",
-                "Per batch, time from COMMIT to the fsync covering it having completed",
-            )?,
-            write_time: float(
-                "scim_sqlite_write_seconds_total",
-                "Per write, time from being queued to being acknowledged",
-            )?,
+            series,
             scrape: std::sync::Mutex::new(()),
         })
-    }
-
-    fn counters(&self) -> [&dyn Collector; 7] {
-        [
-            &self.batches,
-            &self.writes,
-            &self.busy,
-            &self.fsyncs,
-            &self.fsync_time,
-            &self.durable_wait,
-            &self.write_time,
-        ]
     }
 }
 
 impl Collector for WriterCollector {
     fn desc(&self) -> Vec<&Desc> {
-        self.counters().into_iter().flat_map(|c| c.desc()).collect()
+        self.series.iter().flat_map(|(c, _)| c.desc()).collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
@@ -328,25 +328,14 @@ impl Collector for WriterCollector {
             .scrape
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stats: WriteStats = self.store.write_stats().unwrap_or_default();
-        let set_int = |c: &IntCounter, v: u64| {
-            c.reset();
-            c.inc_by(v);
-        };
-        let set = |c: &Counter, v: std::time::Duration| {
-            c.reset();
-            c.inc_by(v.as_secs_f64());
-        };
-        set_int(&self.batches, stats.batches);
-        set_int(&self.writes, stats.writes);
-        set(&self.busy, stats.busy);
-        set_int(&self.fsyncs, stats.fsyncs);
-        set(&self.fsync_time, stats.fsync_time);
-        set(&self.durable_wait, stats.durable_wait);
-        set(&self.write_time, stats.write_time);
-        self.counters()
-            .into_iter()
-            .flat_map(|c| c.collect())
+        let stats = self.store.write_stats().unwrap_or_default();
+        self.series
+            .iter()
+            .flat_map(|(counter, value)| {
+                counter.reset();
+                counter.inc_by(value(&stats));
+                counter.collect()
+            })
             .collect()
     }
 }
