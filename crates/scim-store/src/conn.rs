@@ -201,7 +201,7 @@ pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 /// Pool of PostgreSQL connections.
 pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-use crate::replay::{self, Replayable};
+use crate::replay::{self, CommitHook, Replayable};
 use crate::wal_sync::{Completion, WalSyncer};
 use crate::write_stats::{Counters, WriteStats};
 /// A write job of a batch.
@@ -296,10 +296,50 @@ impl Writer {
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
     }
 
+    /// [`write`](Self::write), and `meanwhile` on this thread once the write has committed,
+    /// while its batch is being made durable (see `Store::write_overlapped`).
+    pub(crate) fn write_overlapped<R, T, F, G>(&self, f: F, meanwhile: G) -> Result<(R, T)>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
+        G: FnOnce() -> T,
+    {
+        let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<R>>(1);
+        let (commit_tx, commit_rx) = mpsc::sync_channel::<bool>(1);
+        let reply = move |result| {
+            let _ = reply_tx.send(result);
+        };
+        let hook: CommitHook = Box::new(move |ok| {
+            let _ = commit_tx.send(ok);
+        });
+        self.submit_hooked(f, reply, Some(hook))?;
+        // Only a committed write is worth reading after (a writer that stops drops the hook
+        // unheard). Should the hook say no and the write still succeed, `meanwhile` runs
+        // after all, once the write is durable.
+        let early = match commit_rx.recv() {
+            Ok(true) => Ok(meanwhile()),
+            _ => Err(meanwhile),
+        };
+        let written = reply_rx
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))??;
+        Ok((written, early.unwrap_or_else(|meanwhile| meanwhile())))
+    }
+
     /// Queues `f` for the next batch; `reply` hears its result once the batch's commit is
     /// over, on the writer thread (so it must only hand the result on). If the writer has
     /// stopped, `f` and `reply` are dropped unrun and the error says so.
     pub(crate) fn submit<R, F, S>(&self, f: F, reply: S) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
+        S: FnOnce(Result<R>) + Send + 'static,
+    {
+        self.submit_hooked(f, reply, None)
+    }
+
+    /// [`submit`](Self::submit), with `hook` told at COMMIT whether the write committed.
+    fn submit_hooked<R, F, S>(&self, f: F, reply: S, hook: Option<CommitHook>) -> Result<()>
     where
         R: Send + 'static,
         F: FnOnce(&mut Conn<'_>) -> Result<R> + Send + 'static,
@@ -312,8 +352,13 @@ impl Writer {
             Some(f) => f(c),
             None => Err(StoreError::Database("a write ran twice".into())),
         };
+        let job = replay::Job::new(once, reply);
+        let job = match hook {
+            Some(hook) => job.on_commit(hook),
+            None => job,
+        };
         self.queue
-            .send(Job::Alone(Box::new(replay::Job::new(once, reply))))
+            .send(Job::Alone(Box::new(job)))
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))
     }
 
@@ -442,10 +487,11 @@ fn writer_loop(
                 Ok(())
             });
         }
+        let ok = committed.is_ok();
         let mut completions: Vec<Completion> = shared
             .into_iter()
             .chain(alone)
-            .map(|j| j.finish())
+            .map(|j| j.finish(ok))
             .collect();
         stats.batch(started);
         // If BEGIN itself failed, no job ran and each caller hears the writer is unavailable;

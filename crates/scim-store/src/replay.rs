@@ -29,15 +29,22 @@ pub(crate) trait Replayable: Send {
     /// `true`). Otherwise bare, in the batch's transaction: `false` when it failed, and that
     /// transaction must be rolled back.
     fn run(&mut self, c: &mut SqliteConnection, alone: bool) -> bool;
-    /// What to tell the caller once the batch's commit is over.
-    fn finish(self: Box<Self>) -> Completion;
+    /// Called once the batch's COMMIT is over (`committed`: it succeeded), before the batch
+    /// is durable: tells a hooked job's caller whether its write is now visible to readers
+    /// ([`Job::on_commit`]), and returns what to tell the caller once the batch is durable.
+    fn finish(self: Box<Self>, committed: bool) -> Completion;
 }
+
+/// Hears, on the writer thread right after the batch's COMMIT, whether the job's write
+/// committed (and readers now see it). It must only hand that on.
+pub(crate) type CommitHook = Box<dyn FnOnce(bool) + Send>;
 
 /// A closure with the reply to its caller and the outcome of its last run.
 pub(crate) struct Job<R, F, S> {
     f: F,
     reply: S,
     outcome: Option<Result<R>>,
+    on_commit: Option<CommitHook>,
 }
 
 impl<R, F, S> Job<R, F, S> {
@@ -46,7 +53,15 @@ impl<R, F, S> Job<R, F, S> {
             f,
             reply,
             outcome: None,
+            on_commit: None,
         }
+    }
+
+    /// The job, with `hook` told at COMMIT whether the job's write committed: its caller may
+    /// then read what it wrote while the batch is being made durable (`Store::write_overlapped`).
+    pub(crate) fn on_commit(mut self, hook: CommitHook) -> Job<R, F, S> {
+        self.on_commit = Some(hook);
+        self
     }
 }
 
@@ -68,8 +83,16 @@ where
         ok
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        let Job { f, reply, outcome } = *self;
+    fn finish(self: Box<Self>, committed: bool) -> Completion {
+        let Job {
+            f,
+            reply,
+            outcome,
+            on_commit,
+        } = *self;
+        if let Some(hook) = on_commit {
+            hook(committed && matches!(outcome, Some(Ok(_))));
+        }
         // Not run: the batch never began, and its commit outcome is the error to report.
         let outcome = outcome.unwrap_or_else(|| {
             Err(StoreError::Unavailable(

@@ -233,6 +233,72 @@ fn a_failing_request_rolls_back_alone_and_the_batch_commits() {
     }
 }
 
+/// `write_overlapped`: a request's read after its write runs once the write has committed
+/// (here, the batch's other writes still queued behind a blocker on SQLite), sees the write,
+/// and comes back with it; a request whose write fails in a batch that commits never runs it.
+#[test]
+fn a_read_overlapping_the_fsync_sees_its_write_and_is_kept_only_on_success() {
+    const N: usize = 16;
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant_with_taken(s);
+        let blocker = {
+            let s = s.clone();
+            thread::spawn(move || {
+                s.write(|_| {
+                    thread::sleep(Duration::from_millis(200));
+                    Ok(())
+                })
+            })
+        };
+        thread::sleep(Duration::from_millis(50));
+        let (s2, t2) = (s.clone(), t.clone());
+        let handles = at_once(0..N, move |i| {
+            let (s, t) = (s2.clone(), t2.clone());
+            // Every third collides with "taken": it fails alone, in a batch that commits.
+            let (id, name) = if i % 3 == 0 {
+                (format!("dup{i}"), "TAKEN".to_string())
+            } else {
+                (format!("u{i:02}"), format!("user{i}"))
+            };
+            let ran = std::cell::Cell::new(false);
+            let (t3, id2) = (t.clone(), id.clone());
+            let result = s.write_overlapped(
+                move |c| users::insert(c, reg(), &t3, new_user(&id2, &name)),
+                || {
+                    ran.set(true);
+                    s.read(|c| users::get(c, &t, &id))
+                },
+            );
+            let result = result.map(|(stored, seen)| (stored.id, seen.map(|u| u.map(|u| u.id))));
+            (i, result, ran.get())
+        });
+        blocker.join().unwrap().unwrap();
+        for h in handles {
+            let (i, result, ran) = h.join().unwrap();
+            if i % 3 == 0 {
+                assert!(
+                    matches!(result, Err(StoreError::Conflict { .. })),
+                    "{i}: {result:?}"
+                );
+                assert!(
+                    !ran,
+                    "{i}: the read ran after a failed write ({:?})",
+                    db.kind()
+                );
+            } else {
+                let id = format!("u{i:02}");
+                assert_eq!(result, Ok((id.clone(), Ok(Some(id)))), "{:?}", db.kind());
+                assert!(ran);
+            }
+        }
+        // The successful writes are durable: a fresh store sees them all.
+        let fresh = Store::open(&db.url, StoreOptions::default()).unwrap();
+        let expected = 1 + (0..N).filter(|i| i % 3 != 0).count() as i64;
+        assert_eq!(fresh.read(|c| users::count(c, &t)).unwrap(), expected);
+    }
+}
+
 #[test]
 fn a_returned_write_survives_reopening() {
     for db in TestDb::all() {

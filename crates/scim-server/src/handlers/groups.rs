@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use scim_core::patch::PatchRequest;
 use scim_core::projection::Projection;
 use scim_core::resource::etag;
+use scim_store::members::MemberRow;
 use scim_store::{StoredResource, TenantId};
 
 use super::common::{
@@ -36,24 +37,30 @@ pub fn group_item(
         Item::Group {
             doc,
             id: stored.id.clone(),
+            first: None,
         }
     } else {
         Item::Doc(doc)
     })
 }
 
-/// A single-Group response: `ETag`, `Location` for 201, members streamed.
+/// A single-Group response: `ETag`, `Location` for 201, members streamed (from `first`, their
+/// first page, when the caller read it already).
 async fn respond(
     req: &HttpRequest,
     state: &AppState,
     tenant: &TenantId,
     status: StatusCode,
     stored: &StoredResource,
+    first: Option<Vec<MemberRow>>,
 ) -> Result<HttpResponse, ApiError> {
     let rt = group_type(state)?;
     let projection = projection(req, state, rt)?;
     let base = base_url(req, state);
-    let item = group_item(state, stored, &projection, &base)?;
+    let item = match group_item(state, stored, &projection, &base)? {
+        Item::Group { doc, id, .. } => Item::Group { doc, id, first },
+        other => other,
+    };
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::ETAG, version_tag(stored.version)));
     if status == StatusCode::CREATED {
@@ -103,7 +110,7 @@ pub async fn create(
     let tenant = tenant.0.tenant;
     let (st, t) = (state.clone(), tenant.clone());
     let (stored, _) = blocking(move || svc::create(&st, &t, input, false)).await?;
-    respond(&req, &state, &tenant, StatusCode::CREATED, &stored).await
+    respond(&req, &state, &tenant, StatusCode::CREATED, &stored, None).await
 }
 
 /// GET /Groups/{id}
@@ -139,7 +146,7 @@ pub async fn get(
     if if_none_match_hits(&req, stored.version) {
         return Ok(not_modified(stored.version));
     }
-    respond(&req, &state, &tenant, StatusCode::OK, &stored).await
+    respond(&req, &state, &tenant, StatusCode::OK, &stored, None).await
 }
 
 /// PUT /Groups/{id}
@@ -179,7 +186,7 @@ pub async fn replace(
     let tenant = tenant.0.tenant;
     let (st, t) = (state.clone(), tenant.clone());
     let (stored, _) = blocking(move || svc::replace(&st, &t, &id, expected, &input, false)).await?;
-    respond(&req, &state, &tenant, StatusCode::OK, &stored).await
+    respond(&req, &state, &tenant, StatusCode::OK, &stored, None).await
 }
 
 /// PATCH /Groups/{id}: 200 with the group, or 204 when the server is configured so.
@@ -221,27 +228,59 @@ pub async fn patch(
     let answer = patch_answer(&req, &state, &projection)?;
     let tenant = tenant.0.tenant;
     let (st, t) = (state.clone(), tenant.clone());
-    let (stored, with_body) = blocking(move || {
-        let (stored, _) = svc::patch(&st, &t, &id, expected, &request, false)?;
-        let with_body = match answer {
-            PatchAnswer::Empty => false,
-            PatchAnswer::Group => true,
-            // After the commit, on a read connection: one row (the count the database keeps).
-            PatchAnswer::GroupUpTo(n) => {
-                st.store
-                    .read(|c| scim_store::members::member_count(c, &t, &id))?
-                    <= n
-            }
-        };
-        Ok((stored, with_body))
+    let shows_members = projection.returns("members");
+    let (stored, body) = blocking(move || {
+        let (stored, body) = svc::patch_then(&st, &t, &id, expected, &request, || {
+            patch_body(&st, &t, &id, answer, shows_members)
+        })?;
+        Ok((stored, body?))
     })
     .await?;
-    if !with_body {
-        return Ok(HttpResponse::NoContent()
+    match body {
+        PatchBody::NoContent => Ok(HttpResponse::NoContent()
             .insert_header((header::ETAG, version_tag(stored.version)))
-            .finish());
+            .finish()),
+        PatchBody::Group(first) => {
+            respond(&req, &state, &tenant, StatusCode::OK, &stored, first).await
+        }
     }
-    respond(&req, &state, &tenant, StatusCode::OK, &stored).await
+}
+
+/// A Group PATCH's answer once decided: 204, or 200 with the group and, when the response
+/// shows members, their first page.
+enum PatchBody {
+    NoContent,
+    Group(Option<Vec<MemberRow>>),
+}
+
+/// Decides the answer and reads what it needs, on one read connection, as soon as the change
+/// has committed: the member count (a row the database keeps) and the first page of members,
+/// which so overlap the wait for the change to be durable (`Store::write_overlapped`).
+fn patch_body(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    answer: PatchAnswer,
+    shows_members: bool,
+) -> Result<PatchBody, ApiError> {
+    let limit = match answer {
+        PatchAnswer::Empty => return Ok(PatchBody::NoContent),
+        PatchAnswer::Group => None,
+        PatchAnswer::GroupUpTo(n) => Some(n),
+    };
+    Ok(st.store.read(|c| {
+        if let Some(n) = limit
+            && scim_store::members::member_count(c, tenant, id)? > n
+        {
+            return Ok(PatchBody::NoContent);
+        }
+        let first = if shows_members {
+            Some(stream::first_page(c, tenant, id)?)
+        } else {
+            None
+        };
+        Ok(PatchBody::Group(first))
+    })?)
 }
 
 /// What a Group PATCH answers (docs/clients.md, choice 15).

@@ -99,6 +99,9 @@ pub enum Item {
         doc: Value,
         /// The Group's id.
         id: String,
+        /// Its first page of members ([`first_page`]) when the caller has read it already
+        /// (a Group PATCH reads it while its change is made durable).
+        first: Option<Vec<MemberRow>>,
     },
 }
 
@@ -223,11 +226,23 @@ struct Cursor {
     id: String,
     /// Where the next page starts: `None` before the first page, `Some(None)` after the last.
     after: Option<Option<String>>,
+    /// The first page, read before the response began ([`Item::Group`]'s `first`).
+    ready: Option<Vec<MemberRow>>,
     /// The next page, being read on another blocking thread (when a slot was free) while the
     /// current one is written.
     ahead: Option<mpsc::Receiver<scim_store::Result<Vec<MemberRow>>>>,
     opened: bool,
     bare: bool,
+}
+
+/// A group's first page of members as a streamed response writes it, on `conn`: read ahead
+/// by a caller that has a connection at hand, and handed over in [`Item::Group`].
+pub fn first_page(
+    conn: &mut scim_store::Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+) -> scim_store::Result<Vec<MemberRow>> {
+    scim_store::members::member_rows(conn, tenant, id, None, MEMBER_PAGE)
 }
 
 /// Reads one page of a group's members on a pooled read connection (held for this query only).
@@ -329,16 +344,17 @@ impl Body {
         buf.reserve(CHUNK_ROOM.saturating_sub(buf.len()));
         while buf.len() < CHUNK {
             if let Some(cur) = &mut self.cursor {
-                let page = match (cur.ahead.take(), &cur.after) {
-                    (Some(rx), _) => rx.recv().map_err(|_| {
+                let page = match (cur.ready.take(), cur.ahead.take(), &cur.after) {
+                    (Some(page), _, _) => page,
+                    (None, Some(rx), _) => rx.recv().map_err(|_| {
                         ApiError::Internal("the member page reader stopped".into())
                     })??,
-                    (None, Some(None)) => {
+                    (None, None, Some(None)) => {
                         buf.extend_from_slice(if cur.opened { b"]}" } else { b"}" });
                         self.cursor = None;
                         continue;
                     }
-                    (None, after) => {
+                    (None, None, after) => {
                         let after = after.clone().flatten();
                         read_page(&self.st, &self.tenant, &cur.id, after.as_deref())?
                     }
@@ -377,7 +393,7 @@ impl Body {
             match item {
                 Item::Doc(doc) => serde_json::to_writer(&mut buf, &doc).map_err(internal)?,
                 Item::Raw(bytes) => buf.extend_from_slice(&bytes),
-                Item::Group { doc, id } => {
+                Item::Group { doc, id, first } => {
                     let head = serde_json::to_vec(&doc).map_err(internal)?;
                     // `{…}` without its closing brace; the members and the brace follow.
                     let Some((b'}', open)) = head.split_last() else {
@@ -387,6 +403,7 @@ impl Body {
                     self.cursor = Some(Cursor {
                         id,
                         after: None,
+                        ready: first,
                         ahead: None,
                         opened: false,
                         bare: open == b"{",

@@ -217,6 +217,24 @@ pub fn patch(
     request: &PatchRequest,
     with_members: bool,
 ) -> Result<GroupView, ApiError> {
+    let (stored, members) = patch_then(st, tenant, id, expected, request, || {
+        members_after(st, tenant, id, with_members)
+    })?;
+    Ok((stored, members?))
+}
+
+/// [`patch`], and `then` once the change has committed: typically the reads of the response,
+/// which then overlap the wait for the change to be durable (`Store::write_overlapped`). Its
+/// result comes back only with the change's success; it runs once (after the read of an
+/// unchanged group, when the PATCH changes nothing).
+pub fn patch_then<T>(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    expected: Option<i64>,
+    request: &PatchRequest,
+    then: impl Fn() -> T,
+) -> Result<(StoredResource, T), ApiError> {
     for _ in 0..RETRIES {
         let current = st
             .store
@@ -231,7 +249,8 @@ pub fn patch(
         let attrs_changed = outcome.changes.attributes.iter().any(|a| a != "members");
         let member_ops: Vec<MemberOp> = outcome.changes.members;
         if !attrs_changed && member_ops.is_empty() {
-            return get(st, tenant, id, with_members)?.ok_or_else(not_found);
+            let (stored, _) = get(st, tenant, id, false)?.ok_or_else(not_found)?;
+            return Ok((stored, then()));
         }
         let mut doc = outcome.resource;
         if let Some(obj) = doc.as_object_mut() {
@@ -251,7 +270,7 @@ pub fn patch(
             .as_ref()
             .and_then(|d| scim_core::resource::display_name(d))
             .map(str::to_string);
-        let result = st.store.write(move |c| {
+        let result = st.store.write_overlapped(move |c| {
             let (touched, whole) = touched_members(&member_ops);
             let watch = GroupWatch::start(c, &registry, &t, &i, new_name.as_deref(), whole)?;
             let (stored, wrote) = groups::patch_reporting(c, &registry, &t, &i, version, resource, &member_ops, n)?;
@@ -264,14 +283,10 @@ pub fn patch(
                 record(c, &t, change)?;
             }
             Ok(stored)
-        });
+        }, &then);
         match result {
             Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
-            other => {
-                let stored = other.map_err(write_error("Group"))?;
-                let members = members_after(st, tenant, id, with_members)?;
-                return Ok((stored, members));
-            }
+            other => return other.map_err(write_error("Group")),
         }
     }
     Err(ApiError::Unavailable(1))
