@@ -261,14 +261,14 @@ fn run_inner(
     };
     let (status, stored) = match (op.method, is_user) {
         (BulkMethod::Post, true) => (201, users::create(st, tenant, data()?)?),
-        (BulkMethod::Post, false) => (201, groups::create(st, tenant, data()?, false)?.0),
+        (BulkMethod::Post, false) => (201, groups::create(st, tenant, data()?, |_| ())?.0),
         (BulkMethod::Put, true) => (
             200,
             users::replace(st, tenant, need_id()?, expected, &data()?)?.0,
         ),
         (BulkMethod::Put, false) => (
             200,
-            groups::replace(st, tenant, need_id()?, expected, &data()?, false)?.0,
+            groups::replace(st, tenant, need_id()?, expected, &data()?, |_| ())?.0,
         ),
         (BulkMethod::Patch, true) => {
             let req = PatchRequest::parse(&data()?)?;
@@ -278,7 +278,7 @@ fn run_inner(
             let req = PatchRequest::parse(&data()?)?;
             (
                 200,
-                groups::patch(st, tenant, need_id()?, expected, &req, false)?.0,
+                groups::patch(st, tenant, need_id()?, expected, &req, |_| ())?.0,
             )
         }
         (BulkMethod::Delete, true) => {

@@ -52,12 +52,12 @@ async fn respond(
     tenant: &TenantId,
     status: StatusCode,
     stored: &StoredResource,
+    projection: &Projection,
     first: Option<Vec<MemberRow>>,
 ) -> Result<HttpResponse, ApiError> {
     let rt = group_type(state)?;
-    let projection = projection(req, state, rt)?;
     let base = base_url(req, state);
-    let item = match group_item(state, stored, &projection, &base)? {
+    let item = match group_item(state, stored, projection, &base)? {
         Item::Group { doc, id, .. } => Item::Group { doc, id, first },
         other => other,
     };
@@ -68,9 +68,23 @@ async fn respond(
     }
     stream::respond(
         builder,
-        Body::single(state, tenant, &projection, &base, item),
+        Body::single(state, tenant, projection, &base, item),
     )
     .await
+}
+
+/// The first page of a group's members when the response shows them: read as soon as a
+/// write has committed, while it is being made durable (see `svc::create`).
+fn first_members(
+    st: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    shows_members: bool,
+) -> Result<Option<Vec<MemberRow>>, ApiError> {
+    if !shows_members {
+        return Ok(None);
+    }
+    Ok(Some(st.store.read(|c| stream::first_page(c, tenant, id))?))
 }
 
 fn version_tag(version: i64) -> String {
@@ -107,10 +121,19 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_body(&req, &body)?;
+    let projection = projection(&req, &state, group_type(&state)?)?;
+    let shows_members = projection.returns("members");
     let tenant = tenant.0.tenant;
     let (st, t) = (state.clone(), tenant.clone());
-    let (stored, _) = blocking(move || svc::create(&st, &t, input, false)).await?;
-    respond(&req, &state, &tenant, StatusCode::CREATED, &stored, None).await
+    let (stored, first) = blocking(move || {
+        let (stored, first) = svc::create(&st, &t, input, |id| {
+            first_members(&st, &t, id, shows_members)
+        })?;
+        Ok((stored, first?))
+    })
+    .await?;
+    let status = StatusCode::CREATED;
+    respond(&req, &state, &tenant, status, &stored, &projection, first).await
 }
 
 /// GET /Groups/{id}
@@ -146,7 +169,17 @@ pub async fn get(
     if if_none_match_hits(&req, stored.version) {
         return Ok(not_modified(stored.version));
     }
-    respond(&req, &state, &tenant, StatusCode::OK, &stored, None).await
+    let projection = projection(&req, &state, group_type(&state)?)?;
+    respond(
+        &req,
+        &state,
+        &tenant,
+        StatusCode::OK,
+        &stored,
+        &projection,
+        None,
+    )
+    .await
 }
 
 /// PUT /Groups/{id}
@@ -183,10 +216,27 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_body(&req, &body)?;
     let expected = if_match(&req)?;
+    let projection = projection(&req, &state, group_type(&state)?)?;
+    let shows_members = projection.returns("members");
     let tenant = tenant.0.tenant;
     let (st, t) = (state.clone(), tenant.clone());
-    let (stored, _) = blocking(move || svc::replace(&st, &t, &id, expected, &input, false)).await?;
-    respond(&req, &state, &tenant, StatusCode::OK, &stored, None).await
+    let (stored, first) = blocking(move || {
+        let (stored, first) = svc::replace(&st, &t, &id, expected, &input, |id| {
+            first_members(&st, &t, id, shows_members)
+        })?;
+        Ok((stored, first?))
+    })
+    .await?;
+    respond(
+        &req,
+        &state,
+        &tenant,
+        StatusCode::OK,
+        &stored,
+        &projection,
+        first,
+    )
+    .await
 }
 
 /// PATCH /Groups/{id}: 200 with the group, or 204 when the server is configured so.
@@ -230,8 +280,8 @@ pub async fn patch(
     let (st, t) = (state.clone(), tenant.clone());
     let shows_members = projection.returns("members");
     let (stored, body) = blocking(move || {
-        let (stored, body) = svc::patch_then(&st, &t, &id, expected, &request, || {
-            patch_body(&st, &t, &id, answer, shows_members)
+        let (stored, body) = svc::patch(&st, &t, &id, expected, &request, |id| {
+            patch_body(&st, &t, id, answer, shows_members)
         })?;
         Ok((stored, body?))
     })
@@ -241,7 +291,16 @@ pub async fn patch(
             .insert_header((header::ETAG, version_tag(stored.version)))
             .finish()),
         PatchBody::Group(first) => {
-            respond(&req, &state, &tenant, StatusCode::OK, &stored, first).await
+            respond(
+                &req,
+                &state,
+                &tenant,
+                StatusCode::OK,
+                &stored,
+                &projection,
+                first,
+            )
+            .await
         }
     }
 }

@@ -50,23 +50,6 @@ pub fn all_members(
     }
 }
 
-/// The group's members for a response that shows them, read after the write from a read
-/// connection: never inside a write closure, where reading a large group would hold the
-/// (SQLite: single) writer for as long as the read takes. Handlers stream members instead
-/// (`handlers::stream`); this serves `/Bulk` and embedders that want the whole list.
-fn members_after(
-    st: &AppState,
-    tenant: &TenantId,
-    id: &str,
-    wanted: bool,
-) -> Result<Option<Vec<Member>>, ApiError> {
-    if wanted {
-        Ok(Some(st.store.read(|c| all_members(c, tenant, id))?))
-    } else {
-        Ok(None)
-    }
-}
-
 /// Splits `members` out of a prepared document (they are rows, not JSON).
 fn split_members(doc: &mut Value) -> Result<Vec<Member>, ApiError> {
     match doc.as_object_mut().and_then(|o| o.remove("members")) {
@@ -78,13 +61,17 @@ fn split_members(doc: &mut Value) -> Result<Vec<Member>, ApiError> {
     }
 }
 
-/// POST /Groups.
-pub fn create(
+/// POST /Groups. `then` gets the new group's id once the group has committed, and runs
+/// while it is being made durable: a response's reads of the group (its members) go there, and
+/// its result comes back only with the write's success (`Store::write_overlapped`). Reads
+/// never go inside a write closure, where reading a large group would hold the (SQLite:
+/// single) writer for as long as the read takes.
+pub fn create<T>(
     st: &AppState,
     tenant: &TenantId,
     input: Value,
-    with_members: bool,
-) -> Result<GroupView, ApiError> {
+    then: impl FnOnce(&str) -> T,
+) -> Result<(StoredResource, T), ApiError> {
     let mut doc = prepare(
         &st.registry,
         group_type(st)?,
@@ -93,16 +80,16 @@ pub fn create(
         None,
     )?;
     let members = split_members(&mut doc)?;
+    let id = crate::service::new_id();
     let new = NewGroup {
-        id: crate::service::new_id(),
+        id: id.clone(),
         resource: doc,
         members,
         now: now(st),
     };
     let registry = st.registry.clone();
     let tenant = tenant.clone();
-    let t = tenant.clone();
-    let stored = st.store.write(move |c| {
+    Ok(st.store.write_overlapped(move |c| {
         let (at, count) = (new.now, new.members.len());
         let joined: Vec<String> = new.members.iter().map(|m| m.value.clone()).collect();
         let name = scim_core::resource::display_name(&new.resource).map(str::to_string);
@@ -115,9 +102,7 @@ pub fn create(
         let change = Change { at, action: "create", resource_type: "Group", id: &stored.id, detail, events: vec!["group.created"] };
         record(c, &tenant, change)?;
         Ok(stored)
-    })?;
-    let members = members_after(st, &t, &stored.id, with_members)?;
-    Ok((stored, members))
+    }, || then(&id))?)
 }
 
 /// GET /Groups/{id}: `None` when the tenant has no such group.
@@ -142,14 +127,15 @@ pub fn get(
 
 /// PUT /Groups/{id}: the body replaces the group, members included (absent members means
 /// none, as RFC 7644 §3.5.1 replaces the whole resource); membership is written as a diff.
-pub fn replace(
+/// `then(id)` runs once the change has committed, as with [`create`].
+pub fn replace<T>(
     st: &AppState,
     tenant: &TenantId,
     id: &str,
     expected: Option<i64>,
     input: &Value,
-    with_members: bool,
-) -> Result<GroupView, ApiError> {
+    then: impl Fn(&str) -> T,
+) -> Result<(StoredResource, T), ApiError> {
     for _ in 0..RETRIES {
         let current = st
             .store
@@ -175,65 +161,48 @@ pub fn replace(
             scim_core::resource::changed_attributes(&current.resource, &doc, group_type(st)?)
                 .into_iter()
                 .collect();
-        let result = st.store.write(move |c| {
-            let count = members.len();
-            let name = scim_core::resource::display_name(&doc).map(str::to_string);
-            let watch = GroupWatch::start(c, &registry, &t, &i, name.as_deref(), true)?;
-            let stored = groups::replace(c, &registry, &t, &i, Some(v), doc, Some(members), n)?;
-            if let Some(w) = watch {
-                w.finish(c, &registry, &t, &[], Actor::Provider, n.and_utc())?;
-            }
-            let detail = json!({"changed": changed, "members": count});
-            let change = Change {
-                at: n,
-                action: "replace",
-                resource_type: "Group",
-                id: &i,
-                detail,
-                events: vec!["group.updated"],
-            };
-            record(c, &t, change)?;
-            Ok(stored)
-        });
+        let result = st.store.write_overlapped(
+            move |c| {
+                let count = members.len();
+                let name = scim_core::resource::display_name(&doc).map(str::to_string);
+                let watch = GroupWatch::start(c, &registry, &t, &i, name.as_deref(), true)?;
+                let stored = groups::replace(c, &registry, &t, &i, Some(v), doc, Some(members), n)?;
+                if let Some(w) = watch {
+                    w.finish(c, &registry, &t, &[], Actor::Provider, n.and_utc())?;
+                }
+                let detail = json!({"changed": changed, "members": count});
+                let change = Change {
+                    at: n,
+                    action: "replace",
+                    resource_type: "Group",
+                    id: &i,
+                    detail,
+                    events: vec!["group.updated"],
+                };
+                record(c, &t, change)?;
+                Ok(stored)
+            },
+            || then(id),
+        );
         match result {
             Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
-            other => {
-                let stored = other.map_err(write_error("Group"))?;
-                let members = members_after(st, tenant, id, with_members)?;
-                return Ok((stored, members));
-            }
+            other => return other.map_err(write_error("Group")),
         }
     }
     Err(ApiError::Unavailable(1))
 }
 
 /// PATCH /Groups/{id}: attribute changes are applied by core to the stored document; member
-/// changes go to the store as operations (no member list is read to apply them).
-pub fn patch(
+/// changes go to the store as operations (no member list is read to apply them). `then(id)`
+/// runs once the change has committed, as with [`create`] (after the read of an unchanged
+/// group, when the PATCH changes nothing).
+pub fn patch<T>(
     st: &AppState,
     tenant: &TenantId,
     id: &str,
     expected: Option<i64>,
     request: &PatchRequest,
-    with_members: bool,
-) -> Result<GroupView, ApiError> {
-    let (stored, members) = patch_then(st, tenant, id, expected, request, || {
-        members_after(st, tenant, id, with_members)
-    })?;
-    Ok((stored, members?))
-}
-
-/// [`patch`], and `then` once the change has committed: typically the reads of the response,
-/// which then overlap the wait for the change to be durable (`Store::write_overlapped`). Its
-/// result comes back only with the change's success; it runs once (after the read of an
-/// unchanged group, when the PATCH changes nothing).
-pub fn patch_then<T>(
-    st: &AppState,
-    tenant: &TenantId,
-    id: &str,
-    expected: Option<i64>,
-    request: &PatchRequest,
-    then: impl Fn() -> T,
+    then: impl Fn(&str) -> T,
 ) -> Result<(StoredResource, T), ApiError> {
     for _ in 0..RETRIES {
         let current = st
@@ -250,7 +219,7 @@ pub fn patch_then<T>(
         let member_ops: Vec<MemberOp> = outcome.changes.members;
         if !attrs_changed && member_ops.is_empty() {
             let (stored, _) = get(st, tenant, id, false)?.ok_or_else(not_found)?;
-            return Ok((stored, then()));
+            return Ok((stored, then(id)));
         }
         let mut doc = outcome.resource;
         if let Some(obj) = doc.as_object_mut() {
@@ -283,7 +252,7 @@ pub fn patch_then<T>(
                 record(c, &t, change)?;
             }
             Ok(stored)
-        }, &then);
+        }, || then(id));
         match result {
             Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
             other => return other.map_err(write_error("Group")),

@@ -302,3 +302,48 @@ fn invalid_members_and_duplicate_names_are_refused() {
         assert_scim_error(&r, 400, Some("invalidValue"));
     });
 }
+
+/// A malformed `attributes` on a Group write is refused before anything is written: the 400
+/// used to come after the commit, so the group existed (a retry then met 409) or was renamed.
+#[test]
+fn a_bad_projection_on_a_group_write_changes_nothing() {
+    each_backend(|srv: &Server| {
+        let bad = "attributes=a%20b";
+        let new = json!({"schemas": [urn::GROUP], "displayName": "Refused"});
+        let r = srv.post(&format!("/Groups?{bad}"), &new);
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        let found = srv.get("/Groups?filter=displayName%20eq%20%22Refused%22");
+        assert_eq!(
+            found.json()["totalResults"],
+            json!(0),
+            "[{}] {found:?}",
+            srv.backend
+        );
+
+        let g = srv.post(
+            "/Groups",
+            &json!({"schemas": [urn::GROUP], "displayName": "Kept"}),
+        );
+        assert_eq!(g.status, 201, "{g:?}");
+        let gid = id_of(&g.json());
+        let path = format!("/Groups/{gid}");
+        let renamed = json!({"schemas": [urn::GROUP], "displayName": "Renamed"});
+        let r = srv.put(&format!("{path}?{bad}"), &renamed);
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        let r = srv
+            .req("PATCH", &format!("{path}?excludedAttributes=%24%24"))
+            .json(&crate::common::patch_body(
+                &json!([{"op": "replace", "path": "displayName", "value": "Patched"}]),
+            ))
+            .send();
+        assert_scim_error(&r, 400, Some("invalidValue"));
+        let after = srv.get(&path).json();
+        assert_eq!(
+            after["displayName"],
+            json!("Kept"),
+            "[{}] {after}",
+            srv.backend
+        );
+        assert_eq!(after["meta"]["version"], g.json()["meta"]["version"]);
+    });
+}
