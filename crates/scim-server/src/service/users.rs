@@ -500,62 +500,73 @@ fn update(
         let registry = st.registry.clone();
         let (t, i, version, at) = (tenant.clone(), id.to_string(), current.version, now_utc(st));
         let policy = settings.clone();
-        let result = st.store.write(move |c| {
-            let mut stored = users::replace(
-                c,
-                &registry,
-                &t,
-                &i,
-                Some(version),
-                doc,
-                password,
-                at.naive_utc(),
-            )?;
-            let change = Change {
-                at: at.naive_utc(),
-                action: "update",
-                resource_type: "User",
-                id: &i,
-                detail: json!({"changed": changed}),
-                events: vec!["user.updated"],
-            };
-            record(c, &t, change)?;
-            if by_attribute {
-                // The organization comes from the document: a profile change can move it.
-                let rules = super::entitlements::rules(c, &registry, &t)?;
-                super::entitlements::recompute_users(
-                    c,
-                    &registry,
-                    &t,
-                    &rules,
-                    std::slice::from_ref(&i),
-                    Actor::Provider,
-                    at,
-                )?;
-            }
-            if was != is {
-                // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
-                // the whole user, `active: true` included, on every profile change.
-                (_, stored) = handle_with(
+        // The user's groups, for the answer, are read once the change has committed, while
+        // it is made durable: never on the writer (`Store::write_overlapped`).
+        let groups = || {
+            st.store.read(|c| {
+                let mut by_user = users::groups_of(c, tenant, &[id.to_string()])?;
+                Ok(by_user.remove(id).unwrap_or_default())
+            })
+        };
+        let result = st.store.write_overlapped(
+            move |c| {
+                let mut stored = users::replace(
                     c,
                     &registry,
                     &t,
                     &i,
-                    LifecycleEvent::ProviderSetActive(is),
-                    Actor::Provider,
-                    at,
-                    &policy,
-                )
-                .map_err(lifecycle_error)?;
-            }
-            let groups = users::groups_of(c, &t, std::slice::from_ref(&i))?
-                .remove(&i)
-                .unwrap_or_default();
-            Ok((stored, groups))
-        });
+                    Some(version),
+                    doc,
+                    password,
+                    at.naive_utc(),
+                )?;
+                let change = Change {
+                    at: at.naive_utc(),
+                    action: "update",
+                    resource_type: "User",
+                    id: &i,
+                    detail: json!({"changed": changed}),
+                    events: vec!["user.updated"],
+                };
+                record(c, &t, change)?;
+                if by_attribute {
+                    // The organization comes from the document: a profile change can move it.
+                    let rules = super::entitlements::rules(c, &registry, &t)?;
+                    super::entitlements::recompute_users(
+                        c,
+                        &registry,
+                        &t,
+                        &rules,
+                        std::slice::from_ref(&i),
+                        Actor::Provider,
+                        at,
+                    )?;
+                }
+                if was != is {
+                    // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
+                    // the whole user, `active: true` included, on every profile change.
+                    (_, stored) = handle_with(
+                        c,
+                        &registry,
+                        &t,
+                        &i,
+                        LifecycleEvent::ProviderSetActive(is),
+                        Actor::Provider,
+                        at,
+                        &policy,
+                    )
+                    .map_err(lifecycle_error)?;
+                }
+                Ok(stored)
+            },
+            groups,
+        );
         match result {
             Err(StoreError::VersionMismatch { .. }) if expected.is_none() => continue,
-            other => return other.map_err(write_error("User")),
+            other => {
+                let (stored, groups) = other.map_err(write_error("User"))?;
+                return Ok((stored, groups?));
+            }
         }
     }
     Err(ApiError::Unavailable(1))
