@@ -22,6 +22,12 @@
 //! holds no slot, no database connection and no transaction, only the chunk being sent and at
 //! most one page read ahead (under 1 MB).
 //!
+//! A Group write's response reads its first page before the response begins: as soon as the
+//! write has committed, while it is made durable (`Store::write_overlapped`), outside the
+//! slots. That page (at most `MEMBER_PAGE` rows, ~300 KB) lives until the first chunk is made
+//! from it, which happens before anything is sent, so it is held for the server's own work
+//! (the fsync, a slot, the rendering), never for a slow client.
+//!
 //! Consistency: a member present for the whole response appears exactly once, in order; one
 //! added or removed while the response is being sent may or may not appear. One snapshot for
 //! the whole response would need a connection and a read transaction held for as long as the
