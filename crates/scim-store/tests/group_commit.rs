@@ -73,6 +73,20 @@ where
         .collect()
 }
 
+/// On SQLite, occupies the writer for `ms` milliseconds (a write that sleeps), and returns when
+/// it has had 50 ms to start: writes sent meanwhile queue, and the next batch takes them together.
+fn hold_writer(s: &Store, ms: u64) -> thread::JoinHandle<scim_store::Result<()>> {
+    let s = s.clone();
+    let blocker = thread::spawn(move || {
+        s.write(move |_| {
+            thread::sleep(Duration::from_millis(ms));
+            Ok(())
+        })
+    });
+    thread::sleep(Duration::from_millis(50));
+    blocker
+}
+
 #[test]
 fn sixteen_threads_adding_members_lose_none() {
     const N: usize = 16;
@@ -143,16 +157,7 @@ fn a_failing_request_rolls_back_alone_and_the_batch_commits() {
 
         // On SQLite, occupy the writer so that every request below queues while it works and
         // the next batch takes them all together.
-        let blocker = {
-            let s = s.clone();
-            thread::spawn(move || {
-                s.write(|_| {
-                    thread::sleep(Duration::from_millis(300));
-                    Ok(())
-                })
-            })
-        };
-        thread::sleep(Duration::from_millis(50));
+        let blocker = hold_writer(s, 300);
 
         let mut jobs: Vec<Job> = (0..N).map(Job::Fresh).collect();
         jobs[N / 3] = Job::Collide;
@@ -242,16 +247,7 @@ fn a_read_overlapping_the_fsync_sees_its_write_and_is_kept_only_on_success() {
     for db in TestDb::all() {
         let s = &db.store;
         let t = tenant_with_taken(s);
-        let blocker = {
-            let s = s.clone();
-            thread::spawn(move || {
-                s.write(|_| {
-                    thread::sleep(Duration::from_millis(200));
-                    Ok(())
-                })
-            })
-        };
-        thread::sleep(Duration::from_millis(50));
+        let blocker = hold_writer(s, 200);
         let (s2, t2) = (s.clone(), t.clone());
         let handles = at_once(0..N, move |i| {
             let (s, t) = (s2.clone(), t2.clone());
