@@ -642,3 +642,85 @@ fn write_stats_count_writes_batches_and_fsyncs() {
         );
     }
 }
+
+/// A write that may run twice (`write_queued`, as user creates are) when `queued`, otherwise
+/// one that runs once (`write`), waited for on this thread.
+fn write_either<R: Send + 'static>(
+    s: &Store,
+    queued: bool,
+    f: impl FnMut(&mut scim_store::Conn<'_>) -> scim_store::Result<R> + Send + 'static,
+) -> scim_store::Result<R> {
+    if !queued {
+        return s.write(f);
+    }
+    let Ok(pending) = s.write_queued(f) else {
+        return Err(StoreError::Invalid("SQLite queues writes".into()));
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(pending)
+}
+
+/// On SQLite, writes that arrive while a batch runs join it and commit with it, instead of
+/// waiting for its commit and then for a batch of their own. Each still gets its own outcome
+/// and one that fails rolls back alone, whether the batch began with a write that runs once
+/// or with one that may run twice (then a failing create that joins makes the writer run the
+/// whole batch again, and no write that runs once may run twice).
+#[test]
+fn writes_arriving_while_a_batch_runs_join_it() {
+    const N: usize = 8;
+    for first_queued in [false, true] {
+        for db in TestDb::all() {
+            let s = &db.store;
+            let t = tenant_with_taken(s);
+            let Some(before) = s.write_stats() else {
+                assert_eq!(db.kind(), BackendKind::Postgres);
+                continue;
+            };
+            // The batch's first write holds the writer for 300 ms; the others arrive meanwhile.
+            let s1 = s.clone();
+            let blocker = thread::spawn(move || {
+                write_either(&s1, first_queued, |_| {
+                    thread::sleep(Duration::from_millis(300));
+                    Ok(())
+                })
+            });
+            thread::sleep(Duration::from_millis(50));
+            let (s2, t2) = (s.clone(), t.clone());
+            let handles = at_once(0..N, move |i| {
+                let t = t2.clone();
+                // Every fourth collides with "Taken": one of each kind.
+                let name = if i % 4 == 0 {
+                    "taken".to_string()
+                } else {
+                    format!("j{i}")
+                };
+                write_either(&s2, i % 2 == 0, move |c| {
+                    users::insert(c, reg(), &t, new_user(&format!("j{i}"), &name))
+                })
+            });
+            blocker.join().unwrap().unwrap();
+            let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let d = s.write_stats().unwrap().since(&before);
+            assert_eq!(d.writes, 1 + N as u64, "{d:?}");
+            assert_eq!(
+                d.batches, 1,
+                "the writes that arrived joined the batch: {d:?}"
+            );
+            for (i, outcome) in outcomes.iter().enumerate() {
+                let found = s.read(|c| users::get(c, &t, &format!("j{i}"))).unwrap();
+                if i % 4 == 0 {
+                    assert!(
+                        matches!(outcome, Err(StoreError::Conflict { .. })),
+                        "{first_queued} {i}: {outcome:?}"
+                    );
+                    assert!(found.is_none(), "{first_queued} {i}");
+                } else {
+                    assert!(outcome.is_ok(), "{first_queued} {i}: {outcome:?}");
+                    assert!(found.is_some(), "{first_queued} {i}");
+                }
+            }
+        }
+    }
+}
