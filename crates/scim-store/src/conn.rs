@@ -226,18 +226,6 @@ pub(crate) struct Writer {
 
 /// Most requests one batch commits together; bounded so one batch can't starve replies.
 const MAX_BATCH: usize = 512;
-/// How long, once the writes a batch started with have run, it keeps taking writes that
-/// arrived meanwhile before it commits.
-///
-/// A write that arrives while a batch runs would otherwise wait for that batch's commit and
-/// then for a whole batch of its own: two commits on its path instead of one. Joining the
-/// running batch also makes batches larger and commits fewer, and each commit writes its
-/// batch's WAL frames (a page per index leaf it touched, shared by the writes that touched
-/// it): at 16 connections creates went from 6 to 11 per batch and the server's CPU per
-/// create fell by a tenth (BENCHMARKS.md, session 22). A batch still commits as soon as no
-/// write is waiting, so a write that comes alone is not held back; the bound only keeps the
-/// first writes of a batch from waiting behind a steady stream.
-const EXTEND_FOR: Duration = Duration::from_micros(500);
 /// Committed batches after which the writer finishes a checkpoint itself even if the
 /// checkpointer has not completed a pass (see `writer_loop`), which bounds the WAL should the
 /// checkpointer fall behind.
@@ -474,46 +462,23 @@ fn writer_loop(
         }
         let mut shared: Vec<Box<dyn Replayable>> = Vec::new();
         let mut alone: Vec<Box<dyn Replayable>> = Vec::new();
-        let mut taken = batch.len();
-        let sort = |job: Job, shared: &mut Vec<_>, alone: &mut Vec<_>| match job {
-            Job::Shared(j) => shared.push(j),
-            Job::Alone(j) => alone.push(j),
-        };
         for job in batch {
-            sort(job, &mut shared, &mut alone);
+            match job {
+                Job::Shared(j) => shared.push(j),
+                Job::Alone(j) => alone.push(j),
+            }
         }
         // Jobs of one batch are concurrent requests: any order is a valid serial order. The
-        // replayable ones run bare; if one fails, the transaction is rolled back and the
-        // batch runs again with every job alone (see `replay`). Writes that arrive while the
-        // batch runs join it (see `EXTEND_FOR`); a replayable one that joins after a job
-        // that may run only once has run goes alone too, since a rollback now would take
-        // that job's write with it.
+        // replayable ones run bare first; if one fails, the transaction is rolled back and
+        // the batch runs again with every job alone (see `replay`).
         let mut replay = false;
         let mut committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
-            let (mut ran, mut apart) = (0, 0);
-            let mut extend_until = None;
-            loop {
-                if apart == 0 {
-                    if !replay::run_bare(c, &mut shared[ran..]) {
-                        replay = true;
-                        return Err(StoreError::Invalid("a job of the bare run failed".into()));
-                    }
-                } else {
-                    replay::run_alone(c, &mut shared[ran..]);
-                }
-                replay::run_alone(c, &mut alone[apart..]);
-                (ran, apart) = (shared.len(), alone.len());
-                let until = *extend_until.get_or_insert_with(|| Instant::now() + EXTEND_FOR);
-                let mut joined = false;
-                while taken < MAX_BATCH && Instant::now() < until {
-                    let Ok(job) = rx.try_recv() else { break };
-                    sort(job, &mut shared, &mut alone);
-                    (taken, joined) = (taken + 1, true);
-                }
-                if !joined {
-                    return Ok(());
-                }
+            if !replay::run_bare(c, &mut shared) {
+                replay = true;
+                return Err(StoreError::Invalid("a job of the bare run failed".into()));
             }
+            replay::run_alone(c, &mut alone);
+            Ok(())
         });
         if replay {
             committed = conn.immediate_transaction::<(), StoreError, _>(|c| {
