@@ -144,7 +144,10 @@ class Target:
 
 def store_summary(before, after, duration_us):
     """One line on the SQLite group commit between two `Ours.store_totals()` snapshots, or
-    None when nothing was written (or the build predates the counters)."""
+    None when nothing was written (or the build predates the counters). It ends with a
+    request's mean time inside the server (the middleware's latency histogram), so a write's
+    latency splits three ways: in the store, in the server around it, and outside the server
+    (the load generator's latency minus the server's: the kernel, wrk, waiting for a core)."""
     d = {k: v - before.get(k, 0) for k, v in after.items()}
     b, w = d.get("write_batches_total", 0), d.get("writes_total", 0)
     if not b or not w:
@@ -155,7 +158,9 @@ def store_summary(before, after, duration_us):
             f"{busy * 1e6 / duration_us * 100:.0f}% ({busy * 1e6 / b:.0f} µs/batch), fsync "
             f"{d.get('wal_fsync_seconds_total', 0) * 1e3 / f if f else 0:.2f} ms, "
             f"durable wait {d.get('durable_wait_seconds_total', 0) * 1e3 / b:.2f} ms/batch, "
-            f"write {d.get('write_seconds_total', 0) * 1e3 / w:.2f} ms")
+            f"write {d.get('write_seconds_total', 0) * 1e3 / w:.2f} ms"
+            + (f", request in the server {d['http_seconds'] * 1e3 / d['http_requests']:.2f} ms"
+               if d.get("http_requests") else ""))
 
 
 class Ours(Target):
@@ -182,6 +187,10 @@ class Ours(Target):
             if line.startswith("scim_sqlite_"):
                 name, _, value = line.partition(" ")
                 out[name[len("scim_sqlite_"):]] = float(value)
+            elif line.startswith("scim_http_request_duration_seconds_sum{"):
+                out["http_seconds"] = out.get("http_seconds", 0) + float(line.rsplit(" ", 1)[1])
+            elif line.startswith("scim_http_request_duration_seconds_count{"):
+                out["http_requests"] = out.get("http_requests", 0) + float(line.rsplit(" ", 1)[1])
         return out
 
     def start(self):
