@@ -497,6 +497,8 @@ fn update(
         );
         let was = scim_core::resource::active(&current.resource).unwrap_or(true);
         let is = scim_core::resource::active(&doc).unwrap_or(true);
+        // The row's columns are derived here, not on the writer thread.
+        let prepared = users::prepare_replace(&st.registry, doc).map_err(write_error("User"))?;
         let registry = st.registry.clone();
         let (t, i, version, at) = (tenant.clone(), id.to_string(), current.version, now_utc(st));
         let policy = settings.clone();
@@ -510,13 +512,12 @@ fn update(
         };
         let result = st.store.write_overlapped(
             move |c| {
-                let mut stored = users::replace(
+                let mut stored = users::replace_prepared(
                     c,
-                    &registry,
                     &t,
                     &i,
                     Some(version),
-                    doc,
+                    prepared,
                     password,
                     at.naive_utc(),
                 )?;

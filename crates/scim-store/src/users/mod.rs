@@ -27,7 +27,7 @@ use scim_core::schema::SchemaRegistry;
 use serde_json::Value;
 
 use crate::conn::Conn;
-use crate::error::{Result, StoreError, classify};
+use crate::error::{Result, StoreError};
 use crate::flat::Row;
 use crate::keyed::cached;
 use crate::members::{self, GroupRef};
@@ -42,8 +42,11 @@ mod purge;
 mod types;
 
 pub(crate) use active::{document_active, set_document_active};
-use columns::{Email, columns};
-pub use prepared::{PreparedUser, insert_prepared, insert_prepared_row, prepare_insert};
+use columns::Email;
+pub use prepared::{
+    PreparedReplace, PreparedUser, insert_prepared, insert_prepared_row, prepare_insert,
+    prepare_replace, replace_prepared,
+};
 pub use purge::{due_purges, purge_is_due};
 pub use types::{NewUser, PasswordChange, UserRecord};
 
@@ -349,7 +352,7 @@ pub fn get_record(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Op
 
 /// After an `UPDATE … WHERE version = ?` matched nothing: was the user missing (or deleted by
 /// the provider, see [`hide`]), or stale?
-fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreError {
+pub(super) fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreError {
     let current: Result<Option<i64>> = with_conn!(conn, |c| {
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
@@ -371,6 +374,9 @@ fn missing_or_stale(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> StoreEr
 /// the write only happens if the stored version still is that one (`VersionMismatch`
 /// otherwise); without, it always happens. Either way the version goes up by one. The
 /// `lifecycle`, `origin` and `legal_hold` columns are left alone (policy sets them).
+///
+/// [`prepare_replace`] then [`replace_prepared`]; a caller on SQLite's writer thread should
+/// prepare first, on its own thread.
 #[allow(
     clippy::too_many_arguments,
     reason = "one write, stated in full by the caller"
@@ -385,57 +391,8 @@ pub fn replace(
     password: PasswordChange,
     now: NaiveDateTime,
 ) -> Result<StoredResource> {
-    let (doc, cols) = columns(registry, resource)?;
-    let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
-    let hash: Option<Option<String>> = match password {
-        PasswordChange::Keep => None,
-        PasswordChange::Set(h) => Some(Some(h)),
-        PasswordChange::Clear => Some(None),
-    };
-    let with_hash = hash.is_some();
-    let row: Option<(i64, NaiveDateTime)> = with_conn!(conn, |c| {
-        let update = diesel::update(
-            users::table
-                .filter(users::tenant_id.eq(tenant.as_str()))
-                .filter(users::id.eq(id))
-                // A user the provider deleted is gone, even for a write that read it before
-                // the DELETE committed (`hide` keeps the version).
-                .filter(users::deleted_at.is_null())
-                .filter(users::version.eq(check).or(any_version.into_sql::<Bool>())),
-        )
-        .set((
-            users::user_name.eq(&cols.user_name),
-            users::user_name_key.eq(&cols.user_name_key),
-            users::external_id.eq(cols.external_id.as_deref()),
-            users::display_name.eq(cols.display_name.as_deref()),
-            users::active.eq(cols.active),
-            users::resource.eq(&cols.resource),
-            users::search.eq(search_value(&cols.search)),
-            users::version.eq(users::version + 1),
-            users::updated_at.eq(now),
-            hash.map(|h| users::password_hash.eq(h)),
-        ))
-        .returning((users::version, users::created_at));
-        // Two texts (with and without the password column), so two cache keys.
-        let row = if with_hash {
-            cached!(update).get_result(&mut **c)
-        } else {
-            cached!(update).get_result(&mut **c)
-        };
-        row.optional()
-            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
-    });
-    let Some((version, created_at)) = row else {
-        return Err(missing_or_stale(conn, tenant, id));
-    };
-    write_emails(conn, tenant, id, &cols.emails, true)?;
-    Ok(StoredResource {
-        id: id.to_string(),
-        version,
-        created_at,
-        updated_at: now,
-        resource: doc,
-    })
+    let prepared = prepare_replace(registry, resource)?;
+    replace_prepared(conn, tenant, id, expected_version, prepared, password, now)
 }
 
 /// Sets the one-word lifecycle column, and `active` in the `provider_active` column, the

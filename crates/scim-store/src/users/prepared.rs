@@ -2,18 +2,23 @@
 //! folded keys, email rows, resource text) on the caller's thread, and [`insert_prepared`]
 //! only runs SQL. On SQLite every write goes through one writer thread, so what the writer
 //! does per request bounds write throughput; the derivation is pure and can run anywhere.
+//! A replace (PUT, PATCH) is split the same way: [`prepare_replace`], then
+//! [`replace_prepared`].
 
 use chrono::NaiveDateTime;
+use diesel::IntoSql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use scim_core::policy::UserLifecycle;
 use scim_core::schema::SchemaRegistry;
 use serde_json::Value;
 
 use super::columns::{Columns, columns};
-use super::{document_active, write_emails};
+use super::{PasswordChange, document_active, missing_or_stale, write_emails};
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
 use crate::flat::Row;
+use crate::keyed::cached;
 use crate::lifecycle::state_json;
 use crate::model::{RawResource, StoredResource, TenantId};
 use crate::stamp::Stamp;
@@ -193,4 +198,100 @@ pub fn insert_prepared_row(
     }
     write_emails(conn, tenant, &p.id, &cols.emails, false)?;
     Ok(true)
+}
+
+/// A user's replacement document, checked and turned into its row's columns off the writer
+/// thread (see the module).
+pub struct PreparedReplace {
+    doc: Value,
+    cols: Columns,
+    search_text: String,
+}
+
+impl std::fmt::Debug for PreparedReplace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedReplace")
+            .field("userName", &self.cols.user_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Derives the row [`replace_prepared`] writes, without touching the database; the checks of
+/// [`super::replace`] apply (`password` must not be in the document, userName must be
+/// present).
+pub fn prepare_replace(registry: &SchemaRegistry, resource: Value) -> Result<PreparedReplace> {
+    let (doc, cols) = columns(registry, resource)?;
+    Ok(PreparedReplace {
+        search_text: scim_core::json::to_string_exact(&cols.search),
+        doc,
+        cols,
+    })
+}
+
+/// [`super::replace`] with the row already derived: the UPDATE (with its version check) and
+/// the email rows, nothing else.
+pub fn replace_prepared(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+    expected_version: Option<i64>,
+    prepared: PreparedReplace,
+    password: PasswordChange,
+    now: NaiveDateTime,
+) -> Result<StoredResource> {
+    let PreparedReplace {
+        doc,
+        cols,
+        search_text,
+    } = prepared;
+    let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
+    let hash: Option<Option<String>> = match password {
+        PasswordChange::Keep => None,
+        PasswordChange::Set(h) => Some(Some(h)),
+        PasswordChange::Clear => Some(None),
+    };
+    let with_hash = hash.is_some();
+    let row: Option<(i64, NaiveDateTime)> = with_conn!(conn, |c| {
+        let update = diesel::update(
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::id.eq(id))
+                // A user the provider deleted is gone, even for a write that read it before
+                // the DELETE committed (`hide` keeps the version).
+                .filter(users::deleted_at.is_null())
+                .filter(users::version.eq(check).or(any_version.into_sql::<Bool>())),
+        )
+        .set((
+            users::user_name.eq(&cols.user_name),
+            users::user_name_key.eq(&cols.user_name_key),
+            users::external_id.eq(cols.external_id.as_deref()),
+            users::display_name.eq(cols.display_name.as_deref()),
+            users::active.eq(cols.active),
+            users::resource.eq(&cols.resource),
+            users::search.eq(search_prepared(&search_text, &cols.search)),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(now),
+            hash.map(|h| users::password_hash.eq(h)),
+        ))
+        .returning((users::version, users::created_at));
+        // Two texts (with and without the password column), so two cache keys.
+        let row = if with_hash {
+            cached!(update).get_result(&mut **c)
+        } else {
+            cached!(update).get_result(&mut **c)
+        };
+        row.optional()
+            .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
+    });
+    let Some((version, created_at)) = row else {
+        return Err(missing_or_stale(conn, tenant, id));
+    };
+    write_emails(conn, tenant, id, &cols.emails, true)?;
+    Ok(StoredResource {
+        id: id.to_string(),
+        version,
+        created_at,
+        updated_at: now,
+        resource: doc,
+    })
 }
