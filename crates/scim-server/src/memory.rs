@@ -40,8 +40,8 @@ const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 const TRIM_AFTER_GROWTH_KIB: u64 = 4096;
 
 /// Starts a thread that hands freed heap back to the kernel (`malloc_trim`) after resident
-/// memory grew by [`TRIM_AFTER_GROWTH_KIB`]. glibc only returns memory at the top of a heap; a
-/// burst (a Bulk of 1 000 users, 16 streams of a 100 000-member group) leaves freed pages
+/// memory grew by `TRIM_AFTER_GROWTH_KIB` (4 MiB). glibc only returns memory at the top of a
+/// heap; a burst (a Bulk of 1 000 users, 16 streams of a 100 000-member group) leaves freed pages
 /// inside the arenas resident. With 1 000 000 users the bench's peak was 104 MB with ~20 MB of
 /// that free heap (BENCHMARKS.md). The check is a read of `/proc/self/statm`; a trim costs
 /// about a millisecond and runs only after growth. Does nothing off glibc.

@@ -1,6 +1,6 @@
 //! Connections: one enum over SQLite and PostgreSQL, their pools, and the SQLite writer.
 //!
-//! Store operations are written once against [`Conn`] with the [`with_conn!`] macro, which
+//! Store operations are written once against [`Conn`] with the `with_conn!` macro, which
 //! compiles the body for each backend with that backend's generated schema in scope (the
 //! approach vaultwarden takes). That keeps diesel's typed DSL, RETURNING and backend-specific
 //! SQL available, which a runtime `MultiConnection` can't offer.

@@ -19,7 +19,7 @@ pub mod sqlite {
         "?".to_string()
     }
 
-    /// `RETURNING` makes an insert keep a statement journal (see [`inserted_id!`]).
+    /// `RETURNING` makes an insert keep a statement journal (see `inserted_id!`).
     pub const RETURNING_JOURNALS: bool = true;
 }
 

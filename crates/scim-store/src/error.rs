@@ -2,7 +2,7 @@
 //!
 //! Error policy: the store reports *what happened to the data* (not found, taken, stale,
 //! unreachable) and never an HTTP status; the server maps each variant once. Database errors
-//! are classified here, in [`classify`], the only place that looks inside diesel's errors:
+//! are classified here, in `classify`, the only place that looks inside diesel's errors:
 //! unique violations become [`StoreError::Conflict`] naming the attribute, connection failures
 //! become [`StoreError::Unavailable`] (so the server can answer 503 and retry), and the rest
 //! become [`StoreError::Database`] with diesel's message.

@@ -11,9 +11,9 @@
 //!
 //! The lifecycle columns (`lifecycle_state`, `lifecycle`, `origin`, `legal_hold`,
 //! `provider_active`, `mapped`, `sign_in_allowed`) are written at insert
-//! ([`insert_with_lifecycle`]) and then only by [`crate::lifecycle::save`]: a [`replace`] leaves
-//! them alone, so a caller can compare the stored `provider_active` with the new document's
-//! `active` before or after the replace and see the same change.
+//! ([`insert_with_lifecycle`]) and then only by [`crate::lifecycle::save_resource`]: a
+//! [`replace`] leaves them alone, so a caller can compare the stored `provider_active` with the
+//! new document's `active` before or after the replace and see the same change.
 
 use std::collections::HashMap;
 
@@ -51,7 +51,7 @@ pub use purge::{due_purges, purge_is_due};
 pub use types::{NewUser, PasswordChange, UserRecord};
 
 /// Lifecycle a user starts in when `active` is true; policy moves it on with
-/// [`crate::lifecycle::save`].
+/// [`crate::lifecycle::save_resource`].
 pub const LIFECYCLE_ACTIVE: &str = "active";
 /// Lifecycle a user created with `active: false` starts in, so the column never claims an
 /// inactive user is active.
@@ -401,10 +401,10 @@ pub fn replace(
 /// document rewritten; a lifecycle-only change (e.g. `pending_deactivation` → `deactivated`
 /// for a user already shown inactive) keeps the version. Returns the user as it now is.
 ///
-/// The older, one-word form of [`crate::lifecycle::save`]: it clears the full state
+/// The older, one-word form of [`crate::lifecycle::save_resource`]: it clears the full state
 /// (`lifecycle_state`), which [`crate::lifecycle::load`] then derives from the word, the
 /// user's open deactivation job and the legal hold. Policy code should call
-/// [`crate::lifecycle::save`], which keeps due times and reasons.
+/// [`crate::lifecycle::save_resource`], which keeps due times and reasons.
 #[allow(
     clippy::too_many_arguments,
     reason = "one write, stated in full by the caller"
