@@ -356,6 +356,18 @@ def run_wrk(target, script, connections, duration, env):
     raise RuntimeError(f"wrk gave no result: {out.stdout}\n{out.stderr}")
 
 
+def load_ab():
+    """bench/ab as a module (its file has no .py suffix), for the tools that serve copies of
+    its seeded database: bench/instructions, bench/wal-frames."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("ab", os.path.join(ROOT, "bench", "ab"))
+    spec = importlib.util.spec_from_loader("ab", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
 def write_list(workdir, name, lines):
     path = os.path.join(workdir, name)
     with open(path, "w") as f:
