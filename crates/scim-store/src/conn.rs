@@ -198,8 +198,6 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 
 /// Pool of SQLite read connections.
 pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
-/// Pool of PostgreSQL connections.
-pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 use crate::replay::{self, CommitHook, Replayable};
 use crate::wal_sync::{Completion, WalSyncer};

@@ -26,6 +26,7 @@ pub mod members;
 mod migrate;
 pub mod model;
 pub mod outbox;
+mod pg_pool;
 pub mod query;
 mod replay;
 pub mod schema;
@@ -51,7 +52,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::Connection;
-use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sqlite::SqliteConnection;
 
@@ -60,7 +60,8 @@ pub use error::{Result, StoreError};
 pub use model::{Actor, Origin, RawResource, StoredResource, Tenant, TenantId};
 pub use write_stats::WriteStats;
 
-use conn::{Checkpointer, PgPool, SqlitePool, SqlitePragmas, SqliteRole, Writer};
+use conn::{Checkpointer, SqlitePool, SqlitePragmas, SqliteRole, Writer};
+use pg_pool::{PgManager, PgPool, with_pg};
 
 /// Tuning knobs; the defaults suit one server process.
 #[derive(Debug, Clone)]
@@ -178,7 +179,7 @@ impl Store {
             .max_size(options.pool_size.max(2))
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            .build(ConnectionManager::<PgConnection>::new(url))?;
+            .build(PgManager::new(url))?;
         let store = Store {
             inner: Arc::new(Backend::Postgres { pool }),
             writes: Arc::default(),
@@ -230,10 +231,7 @@ impl Store {
     fn on_schema(&self, change: fn(&mut Conn<'_>) -> Result<()>) -> Result<()> {
         match &*self.inner {
             Backend::Sqlite { writer, .. } => writer.write(change),
-            Backend::Postgres { pool } => {
-                let mut c = pool.get()?;
-                change(&mut Conn::Pg(&mut c))
-            }
+            Backend::Postgres { pool } => with_pg(pool, |c| change(&mut Conn::Pg(c))),
         }
     }
 
@@ -254,10 +252,7 @@ impl Store {
                 let mut c = read.get()?;
                 f(&mut Conn::Sqlite(&mut c))
             }
-            Backend::Postgres { pool } => {
-                let mut c = pool.get()?;
-                f(&mut Conn::Pg(&mut c))
-            }
+            Backend::Postgres { pool } => with_pg(pool, |c| f(&mut Conn::Pg(c))),
         }
     }
 
@@ -271,12 +266,11 @@ impl Store {
     {
         let done = match &*self.inner {
             Backend::Sqlite { writer, .. } => writer.write(f),
-            Backend::Postgres { pool } => {
-                let mut c = pool.get()?;
+            Backend::Postgres { pool } => with_pg(pool, |c| {
                 outbox::recording(self.record_events, || {
                     c.transaction::<R, StoreError, _>(|c| f(&mut Conn::Pg(c)))
                 })
-            }
+            }),
         };
         self.writes.fetch_add(1, Ordering::Release);
         done
