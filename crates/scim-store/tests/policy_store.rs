@@ -242,6 +242,40 @@ fn document_active_follows_the_provider_and_bumps_only_on_change() {
 }
 
 #[test]
+fn save_record_stores_the_record_and_leaves_the_document_alone() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        let before = add_user(s, &t, "u1", "bjensen");
+        // A blocked record with a legal hold and sign-in refused: every column it writes.
+        let mut held = record(
+            blocked(BlockReason::LegalHold, DeactivationReason::ProviderInactive),
+            false,
+        );
+        held.legal_hold = true;
+        held.mapped = true;
+        let (t2, rec) = (t.clone(), held);
+        s.write(move |c| lifecycle::save_record(c, &t2, "u1", &rec, false))
+            .unwrap();
+        assert_eq!(load(s, &t, "u1"), Some(held), "{:?}", db.kind());
+        assert_eq!(word(s, &t, "u1").as_deref(), Some("blocked"));
+        assert_eq!(allowed(s, &t, "u1"), Some(false));
+        // The caller keeps the document in step itself (it has just written it): the record
+        // alone moves neither the document, nor its version, nor its time.
+        assert_eq!(get(s, &t, "u1"), before);
+
+        // Another tenant's user of that id, or no user at all, is NotFound and changes nothing.
+        let other = tenant(s, "other");
+        let (o2, rec) = (other.clone(), record(LifecycleState::Active, true));
+        let e = s
+            .write(move |c| lifecycle::save_record(c, &o2, "u1", &rec, true))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+        assert_eq!(load(s, &t, "u1"), Some(held));
+    }
+}
+
+#[test]
 fn insert_with_lifecycle_and_the_default_insert() {
     for db in TestDb::all() {
         let s = &db.store;

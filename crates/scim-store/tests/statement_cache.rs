@@ -111,17 +111,9 @@ fn round(s: &Store, t: &TenantId, group: &str, round: i64) {
             due: (now + TimeDelta::minutes(15)).and_utc(),
             reason: DeactivationReason::ProviderInactive,
         };
-        lifecycle::save_resource(
-            c,
-            reg(),
-            &t2,
-            &a2,
-            &lifecycle_of(pending, false),
-            false,
-            now,
-        )?;
+        lifecycle::save_record(c, &t2, &a2, &lifecycle_of(pending, false), false)?;
         jobs::schedule(c, &t2, &a2, now + TimeDelta::minutes(15), "provider", now)?;
-        // And its reactivation.
+        // And its reactivation (the lifecycle step that also reads the user back).
         let on = doc("User", json!({ "userName": format!("{a2}@example.com") }));
         users::replace(
             c,

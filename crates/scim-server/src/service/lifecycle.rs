@@ -129,15 +129,65 @@ pub fn handle_with(
     now: DateTime<Utc>,
     settings: &PolicySettings,
 ) -> Result<(Decision, StoredResource), LifecycleError> {
+    let decision = load_and_decide(conn, tenant, user_id, event, now, settings)?;
+    let stored = apply(conn, registry, tenant, user_id, &decision, actor, now)?;
+    Ok((decision, stored))
+}
+
+/// [`handle_with`] right after the caller stored `written`, the user's document, in the same
+/// transaction: a PUT or PATCH whose change of `active` is `event`. When the decision leaves
+/// the document's `active` as written (it always does for `ProviderSetActive`), only the
+/// lifecycle record is stored and `written` is the answer; [`apply`] would read the row back
+/// and parse it (4% of the SQLite writer's instructions per deactivation).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "handle_with's arguments and the document just written"
+)]
+pub fn handle_written(
+    conn: &mut Conn<'_>,
+    registry: &SchemaRegistry,
+    tenant: &TenantId,
+    user_id: &str,
+    event: LifecycleEvent,
+    actor: Actor,
+    now: DateTime<Utc>,
+    settings: &PolicySettings,
+    written: StoredResource,
+) -> Result<StoredResource, LifecycleError> {
+    let decision = load_and_decide(conn, tenant, user_id, event, now, settings)?;
+    let active = scim_core::resource::active(&written.resource).unwrap_or(true);
+    if active != decision.user.provider_active {
+        return Ok(apply(
+            conn, registry, tenant, user_id, &decision, actor, now,
+        )?);
+    }
+    lifecycle::save_record(
+        conn,
+        tenant,
+        user_id,
+        &decision.user,
+        decision.sign_in_allowed,
+    )?;
+    effects(conn, tenant, user_id, &decision, actor, now)?;
+    Ok(written)
+}
+
+/// The user's lifecycle record and what `event` does to it; `NotFound` without such a user.
+fn load_and_decide(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_id: &str,
+    event: LifecycleEvent,
+    now: DateTime<Utc>,
+    settings: &PolicySettings,
+) -> Result<Decision, LifecycleError> {
     let current = lifecycle::load(conn, tenant, user_id)?.ok_or_else(|| {
         LifecycleError::Store(StoreError::NotFound {
             resource_type: "User",
             id: user_id.to_string(),
         })
     })?;
-    let decision = decide(&current, event, settings, now).map_err(LifecycleError::Policy)?;
-    let stored = apply(conn, registry, tenant, user_id, &decision, actor, now)?;
-    Ok((decision, stored))
+    decide(&current, event, settings, now).map_err(LifecycleError::Policy)
 }
 
 /// A lifecycle step failed in the store or was refused by the policy.

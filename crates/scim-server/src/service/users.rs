@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::audit::{Change, record, record_member_removed};
 use super::entitlements::{compile, on_new_user};
-use super::lifecycle::{LifecycleError, effects, handle, handle_with};
+use super::lifecycle::{LifecycleError, effects, handle, handle_with, handle_written};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
 use crate::http::blocking;
@@ -546,7 +546,7 @@ fn update(
                 if was != is {
                     // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
                     // the whole user, `active: true` included, on every profile change.
-                    (_, stored) = handle_with(
+                    stored = handle_written(
                         c,
                         &registry,
                         &t,
@@ -555,6 +555,7 @@ fn update(
                         Actor::Provider,
                         at,
                         &policy,
+                        stored,
                     )
                     .map_err(lifecycle_error)?;
                 }
