@@ -22,6 +22,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use scim_store::StoreOptions;
+
 use crate::auth_throttle::ThrottleConfig;
 
 /// Default database: a SQLite file in the working directory.
@@ -81,6 +83,13 @@ pub enum Command {
               default_value_t = ThrottleConfig::default().refill.as_secs(),
               value_parser = clap::value_parser!(u64).range(1..))]
         auth_failure_refill: u64,
+        /// Database connections this instance keeps at most: PostgreSQL connections (at least
+        /// 2; every instance's count adds up against the server's max_connections), or SQLite
+        /// read connections (writes have one of their own). /metrics shows how many are in use.
+        #[arg(long, env = "SCIM_POOL_SIZE", value_name = "N",
+              default_value_t = StoreOptions::default().pool_size,
+              value_parser = clap::value_parser!(u32).range(1..=1024))]
+        pool_size: u32,
     },
     /// Manage tenants (one per identity-provider connection).
     Tenant {

@@ -175,6 +175,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tls_key,
             auth_failure_burst,
             auth_failure_refill,
+            pool_size,
         } => {
             scim_server::memory::trim_in_background();
             // TLS and webhooks: set up before anything else so bad files, a bad URL or a
@@ -196,6 +197,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             let options = StoreOptions {
                 record_events,
+                pool_size,
                 ..StoreOptions::default()
             };
             let store = Store::open(&cli.database_url, options)?;

@@ -16,9 +16,10 @@ use actix_web::{HttpMessage, HttpResponse};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{
-    Counter, Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Counter, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
-use scim_store::{Store, WriteStats};
+use scim_store::{PoolStats, Store, WriteStats};
 
 use crate::auth::Principal;
 use crate::error::SCIM_JSON;
@@ -59,8 +60,11 @@ impl Metrics {
         })
     }
 
-    /// Also exports `store`'s group-commit totals (SQLite only; see [`WriterCollector`]).
+    /// Also exports `store`'s connection pool ([`PoolCollector`]) and, on SQLite, its
+    /// group-commit totals ([`WriterCollector`]).
     pub fn watch_store(&self, store: &Store) -> Result<(), prometheus::Error> {
+        self.registry
+            .register(Box::new(PoolCollector::new(store.clone())?))?;
         if store.write_stats().is_none() {
             return Ok(());
         }
@@ -335,6 +339,65 @@ impl Collector for WriterCollector {
                 counter.reset();
                 counter.inc_by(value(&stats));
                 counter.collect()
+            })
+            .collect()
+    }
+}
+
+/// Where an exported pool gauge's value comes from in a snapshot.
+type GaugeOf = fn(&PoolStats) -> u32;
+
+/// The exported pool gauges: name, help, value.
+const POOL_SERIES: [(&str, &str, GaugeOf); 3] = [
+    (
+        "scim_db_pool_max_connections",
+        "Most connections the database pool opens (--pool-size; PostgreSQL connections, or \
+         SQLite read connections)",
+        |p| p.max,
+    ),
+    (
+        "scim_db_pool_connections",
+        "Connections the database pool has open, in use or idle",
+        |p| p.connections,
+    ),
+    (
+        "scim_db_pool_idle_connections",
+        "Open connections of the database pool that no request holds",
+        |p| p.idle,
+    ),
+];
+
+/// The store's connection pool as Prometheus gauges, read at each scrape. When
+/// `scim_db_pool_idle_connections` stays at 0 with `scim_db_pool_connections` at the maximum,
+/// requests wait for a connection: raise `--pool-size` (within the database's
+/// `max_connections`, shared by every instance) or add instances.
+pub struct PoolCollector {
+    store: Store,
+    series: Vec<(IntGauge, GaugeOf)>,
+}
+
+impl PoolCollector {
+    fn new(store: Store) -> Result<PoolCollector, prometheus::Error> {
+        let series = POOL_SERIES
+            .iter()
+            .map(|&(name, help, value)| Ok((IntGauge::new(name, help)?, value)))
+            .collect::<Result<_, prometheus::Error>>()?;
+        Ok(PoolCollector { store, series })
+    }
+}
+
+impl Collector for PoolCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.series.iter().flat_map(|(g, _)| g.desc()).collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let stats = self.store.pool_stats();
+        self.series
+            .iter()
+            .flat_map(|(gauge, value)| {
+                gauge.set(i64::from(value(&stats)));
+                gauge.collect()
             })
             .collect()
     }

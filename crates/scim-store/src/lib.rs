@@ -63,6 +63,17 @@ pub use write_stats::WriteStats;
 use conn::{Checkpointer, SqlitePool, SqlitePragmas, SqliteRole, Writer};
 use pg_pool::{PgManager, PgPool, with_pg};
 
+/// A snapshot of [`Store::pool_stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The most connections the pool opens ([`StoreOptions::pool_size`]).
+    pub max: u32,
+    /// Connections open now, in use or idle.
+    pub connections: u32,
+    /// Open connections no request holds.
+    pub idle: u32,
+}
+
 /// Tuning knobs; the defaults suit one server process.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -198,6 +209,21 @@ impl Store {
         match &*self.inner {
             Backend::Sqlite { writer, .. } => Some(writer.stats()),
             Backend::Postgres { .. } => None,
+        }
+    }
+
+    /// The pool that serves requests: PostgreSQL's connections, or SQLite's readers (its
+    /// writes have a connection of their own). For metrics: a pool whose connections are all
+    /// in use makes requests queue for one, which no other figure shows.
+    pub fn pool_stats(&self) -> PoolStats {
+        let (max, state) = match &*self.inner {
+            Backend::Sqlite { read, .. } => (read.max_size(), read.state()),
+            Backend::Postgres { pool } => (pool.max_size(), pool.state()),
+        };
+        PoolStats {
+            max,
+            connections: state.connections,
+            idle: state.idle_connections,
         }
     }
 

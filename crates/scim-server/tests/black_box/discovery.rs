@@ -292,3 +292,69 @@ fn the_openapi_document_is_served() {
         }
     });
 }
+
+/// A gauge's value in a /metrics text.
+fn gauge(metrics: &str, name: &str) -> Option<i64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn pool_size_bounds_the_database_pool_and_metrics_show_it() {
+    for db in scim_store::testing::TestDb::all() {
+        let srv = Server::start_with(db, &["--pool-size", "3"]);
+        // Enough requests at once that the pool opens what it may.
+        std::thread::scope(|s| {
+            for _ in 0..12 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        let r = srv.get("/Users?count=5");
+                        assert_eq!(r.status, 200, "[{}] {r:?}", srv.backend);
+                    }
+                });
+            }
+        });
+        let m = srv.raw("GET", "/metrics").send().text;
+        let b = srv.backend;
+        assert_eq!(
+            gauge(&m, "scim_db_pool_max_connections"),
+            Some(3),
+            "[{b}] {m}"
+        );
+        let open = gauge(&m, "scim_db_pool_connections").expect("open connections");
+        let idle = gauge(&m, "scim_db_pool_idle_connections").expect("idle connections");
+        assert!((1..=3).contains(&open), "[{b}] {open} open");
+        assert!((0..=open).contains(&idle), "[{b}] {idle} idle of {open}");
+    }
+}
+
+#[test]
+fn a_pool_size_of_zero_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("scim.db").display());
+    let mut child = std::process::Command::new(crate::common::BIN)
+        .args(["--database-url", &url, "serve", "--bind", "127.0.0.1:0"])
+        .args(["--pool-size", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start scim-server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("scim-server started with --pool-size 0");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("read stderr");
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("--pool-size"), "{err}");
+}

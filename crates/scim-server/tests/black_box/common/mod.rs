@@ -132,6 +132,11 @@ pub fn wait_until_up_within(agent: &ureq::Agent, url: &str, child: &mut Child, s
 impl Server {
     /// Starts the binary on `db`, after creating tenant `acme` and a token for it by CLI.
     pub fn start(db: TestDb) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    /// [`Server::start`] with more `serve` arguments.
+    pub fn start_with(db: TestDb, serve_args: &[&str]) -> Server {
         let backend = backend_name(&db);
         let db_url = db.url.clone();
         let agent = http::agent();
@@ -147,6 +152,7 @@ impl Server {
                 .arg(format!("127.0.0.1:{port}"))
                 // Scenarios read the events a change raised from the outbox.
                 .arg("--record-events")
+                .args(serve_args)
                 .env("SCIM_LOG", "info")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
