@@ -242,6 +242,38 @@ fn document_active_follows_the_provider_and_bumps_only_on_change() {
 }
 
 #[test]
+fn get_with_origin_reads_the_document_and_where_the_user_came_from() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        let provisioned = add_user(s, &t, "u1", "bjensen");
+        let mut new = new_user("u2", "root", json!({}));
+        new.origin = Origin::Local;
+        let t2 = t.clone();
+        let local = s.write(move |c| users::insert(c, reg(), &t2, new)).unwrap();
+
+        let read = |id: &'static str, t: &TenantId| {
+            let t = t.clone();
+            s.read(move |c| users::get_with_origin(c, &t, id)).unwrap()
+        };
+        assert_eq!(
+            read("u1", &t),
+            Some((provisioned, Origin::Provisioned)),
+            "{:?}",
+            db.kind()
+        );
+        assert_eq!(read("u2", &t), Some((local, Origin::Local)));
+        // Another tenant's id, and a user the provider deleted (hidden until its purge), are
+        // not there, as for `get`.
+        assert_eq!(read("u1", &tenant(s, "other")), None);
+        let t2 = t.clone();
+        s.write(move |c| users::hide(c, &t2, "u1", at(2), at(902)))
+            .unwrap();
+        assert_eq!(read("u1", &t), None);
+    }
+}
+
+#[test]
 fn save_record_stores_the_record_and_leaves_the_document_alone() {
     for db in TestDb::all() {
         let s = &db.store;

@@ -414,16 +414,22 @@ pub fn replace(
     expected: Option<i64>,
     input: &Value,
 ) -> Result<UserView, ApiError> {
-    check_origin(st, tenant, id, ProviderOp::Replace)?;
-    update(st, tenant, id, expected, |st, current| {
-        Ok(prepare(
-            &st.registry,
-            user_type(st)?,
-            input.clone(),
-            WriteMode::Replace,
-            Some(current),
-        )?)
-    })
+    update(
+        st,
+        tenant,
+        id,
+        expected,
+        ProviderOp::Replace,
+        |st, current| {
+            Ok(prepare(
+                &st.registry,
+                user_type(st)?,
+                input.clone(),
+                WriteMode::Replace,
+                Some(current),
+            )?)
+        },
+    )
 }
 
 /// PATCH /Users/{id}.
@@ -434,32 +440,40 @@ pub fn patch(
     expected: Option<i64>,
     request: &PatchRequest,
 ) -> Result<UserView, ApiError> {
-    check_origin(st, tenant, id, ProviderOp::Modify)?;
-    update(st, tenant, id, expected, |st, current| {
-        // The stored document has no id; put it back so a pathless value carrying the
-        // resource's own id (Okta) is recognised as unchanged.
-        let mut with_id = current.clone();
-        if let Some(obj) = with_id.as_object_mut() {
-            obj.insert("id".into(), Value::String(id.to_string()));
-        }
-        let mut doc = apply(&st.registry, user_type(st)?, &with_id, request)?.resource;
-        if let Some(obj) = doc.as_object_mut() {
-            obj.remove("id");
-            obj.remove("meta");
-        }
-        Ok(doc)
-    })
+    update(
+        st,
+        tenant,
+        id,
+        expected,
+        ProviderOp::Modify,
+        |st, current| {
+            // The stored document has no id; put it back so a pathless value carrying the
+            // resource's own id (Okta) is recognised as unchanged.
+            let mut with_id = current.clone();
+            if let Some(obj) = with_id.as_object_mut() {
+                obj.insert("id".into(), Value::String(id.to_string()));
+            }
+            let mut doc = apply(&st.registry, user_type(st)?, &with_id, request)?.resource;
+            if let Some(obj) = doc.as_object_mut() {
+                obj.remove("id");
+                obj.remove("meta");
+            }
+            Ok(doc)
+        },
+    )
 }
 
 /// Read → compute → write with the version read; retried on a lost race unless the client
-/// pinned a version with `If-Match`. A computation that changes nothing writes nothing. A
-/// change of `active` goes through the tenant's lifecycle policy in the same transaction
-/// (deactivation delay, legal hold, events).
+/// pinned a version with `If-Match`. The read also brings the user's origin: `op` on a local
+/// account is refused before anything is computed. A computation that changes nothing writes
+/// nothing. A change of `active` goes through the tenant's lifecycle policy in the same
+/// transaction (deactivation delay, legal hold, events).
 fn update(
     st: &AppState,
     tenant: &TenantId,
     id: &str,
     expected: Option<i64>,
+    op: ProviderOp,
     compute: impl Fn(&AppState, &Value) -> Result<Value, ApiError>,
 ) -> Result<UserView, ApiError> {
     let settings = settings(st, tenant)?;
@@ -470,10 +484,12 @@ fn update(
         Some(_) => None,
     };
     for _ in 0..RETRIES {
-        let current = st
+        let (current, origin) = st
             .store
-            .read(|c| users::get(c, tenant, id))?
+            .read(|c| users::get_with_origin(c, tenant, id))?
             .ok_or_else(not_found)?;
+        let user_name = scim_core::resource::user_name(&current.resource).unwrap_or(id);
+        check_provider_op(op, origin.into(), user_name)?;
         check_version(expected, current.version)?;
         let mut doc = compute(st, &current.resource)?;
         validate_user(&settings.validation, &doc)?;

@@ -246,6 +246,27 @@ pub fn get(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<St
         .transpose()
 }
 
+/// [`get`] and the user's origin, in one read: what a provider's PUT or PATCH needs before it
+/// computes its change, since a local account refuses it. As two reads (the origin from
+/// [`get_record`], then the document) each request parsed the document twice.
+pub fn get_with_origin(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<(StoredResource, Origin)>> {
+    let row: Option<(ResourceRow, String)> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .filter(users::deleted_at.is_null())
+            .select((resource_columns!(), users::origin))
+            .get_result(&mut **c)
+            .optional()?
+    });
+    row.map(|(resource, origin)| Ok((to_stored(resource)?, Origin::parse(&origin))))
+        .transpose()
+}
+
 /// [`get`] with the document left as stored text, for responses that copy it.
 pub fn get_raw(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<RawResource>> {
     let row: Option<ResourceRow> = with_conn!(conn, |c| {
