@@ -60,16 +60,11 @@ impl Metrics {
         })
     }
 
-    /// Also exports `store`'s connection pool ([`PoolCollector`]) and, on SQLite, its
-    /// group-commit totals ([`WriterCollector`]).
+    /// Also exports `store`'s connection pool and, on SQLite, its group-commit totals (see
+    /// [`StoreCollector`]).
     pub fn watch_store(&self, store: &Store) -> Result<(), prometheus::Error> {
         self.registry
-            .register(Box::new(PoolCollector::new(store.clone())?))?;
-        if store.write_stats().is_none() {
-            return Ok(());
-        }
-        self.registry
-            .register(Box::new(WriterCollector::new(store.clone())?))
+            .register(Box::new(StoreCollector::new(store.clone())?))
     }
 
     /// The metrics in Prometheus text format.
@@ -254,21 +249,6 @@ fn scim_error_body<B: MessageBody + 'static>(
 /// seconds).
 type TotalOf = fn(&WriteStats) -> f64;
 
-/// The SQLite writer's running totals (`scim_store::write_stats`) as Prometheus counters, read
-/// from the store at each scrape rather than pushed on every write. Ratios of their rates give
-/// what bounds write throughput: `rate(writes) / rate(batches)` is the mean batch size,
-/// `rate(busy)` the share of a core the one writer thread uses, `rate(fsync_seconds) /
-/// rate(fsyncs)` the disk's fsync latency, `rate(write_seconds) / rate(writes)` a write's mean
-/// latency inside the store and `rate(durable_wait) / rate(batches)` how much of it is the
-/// wait for the fsync.
-pub struct WriterCollector {
-    store: Store,
-    /// One counter per total, with where its value comes from.
-    series: Vec<(Counter, TotalOf)>,
-    /// One scrape at a time: each resets the counters and sets them to the store's totals.
-    scrape: std::sync::Mutex<()>,
-}
-
 /// The exported totals: name, help, value.
 const WRITER_SERIES: [(&str, &str, TotalOf); 7] = [
     (
@@ -308,42 +288,6 @@ const WRITER_SERIES: [(&str, &str, TotalOf); 7] = [
     ),
 ];
 
-impl WriterCollector {
-    fn new(store: Store) -> Result<WriterCollector, prometheus::Error> {
-        let series = WRITER_SERIES
-            .iter()
-            .map(|&(name, help, value)| Ok((Counter::new(name, help)?, value)))
-            .collect::<Result<_, prometheus::Error>>()?;
-        Ok(WriterCollector {
-            store,
-            series,
-            scrape: std::sync::Mutex::new(()),
-        })
-    }
-}
-
-impl Collector for WriterCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.series.iter().flat_map(|(c, _)| c.desc()).collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let _one = self
-            .scrape
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stats = self.store.write_stats().unwrap_or_default();
-        self.series
-            .iter()
-            .flat_map(|(counter, value)| {
-                counter.reset();
-                counter.inc_by(value(&stats));
-                counter.collect()
-            })
-            .collect()
-    }
-}
-
 /// Where an exported pool gauge's value comes from in a snapshot.
 type GaugeOf = fn(&PoolStats) -> u32;
 
@@ -367,39 +311,80 @@ const POOL_SERIES: [(&str, &str, GaugeOf); 3] = [
     ),
 ];
 
-/// The store's connection pool as Prometheus gauges, read at each scrape. When
-/// `scim_db_pool_idle_connections` stays at 0 with `scim_db_pool_connections` at the maximum,
-/// requests wait for a connection: raise `--pool-size` (within the database's
-/// `max_connections`, shared by every instance) or add instances.
-pub struct PoolCollector {
+/// The store's state as Prometheus metrics, read from the store at each scrape rather than
+/// pushed on every request or write.
+///
+/// - The connection pool, as gauges. When `scim_db_pool_idle_connections` stays at 0 with
+///   `scim_db_pool_connections` at the maximum, requests wait for a connection: raise
+///   `--pool-size` (within the database's `max_connections`, shared by every instance) or add
+///   instances.
+/// - On SQLite, the writer's running totals (`scim_store::write_stats`), as counters. Ratios
+///   of their rates give what bounds write throughput: `rate(writes) / rate(batches)` is the
+///   mean batch size, `rate(busy)` the share of a core the one writer thread uses,
+///   `rate(fsync_seconds) / rate(fsyncs)` the disk's fsync latency, `rate(write_seconds) /
+///   rate(writes)` a write's mean latency inside the store and `rate(durable_wait) /
+///   rate(batches)` how much of it is the wait for the fsync.
+pub struct StoreCollector {
     store: Store,
-    series: Vec<(IntGauge, GaugeOf)>,
+    pool: Vec<(IntGauge, GaugeOf)>,
+    /// One counter per total, with where its value comes from; none on PostgreSQL, which
+    /// has no writer thread.
+    writer: Vec<(Counter, TotalOf)>,
+    /// One scrape at a time: each resets the counters and sets them to the store's totals.
+    scrape: std::sync::Mutex<()>,
 }
 
-impl PoolCollector {
-    fn new(store: Store) -> Result<PoolCollector, prometheus::Error> {
-        let series = POOL_SERIES
+impl StoreCollector {
+    fn new(store: Store) -> Result<StoreCollector, prometheus::Error> {
+        let pool = POOL_SERIES
             .iter()
             .map(|&(name, help, value)| Ok((IntGauge::new(name, help)?, value)))
             .collect::<Result<_, prometheus::Error>>()?;
-        Ok(PoolCollector { store, series })
+        let writer = match store.write_stats() {
+            Some(_) => WRITER_SERIES
+                .iter()
+                .map(|&(name, help, value)| Ok((Counter::new(name, help)?, value)))
+                .collect::<Result<_, prometheus::Error>>()?,
+            None => Vec::new(),
+        };
+        Ok(StoreCollector {
+            store,
+            pool,
+            writer,
+            scrape: std::sync::Mutex::new(()),
+        })
     }
 }
 
-impl Collector for PoolCollector {
+impl Collector for StoreCollector {
     fn desc(&self) -> Vec<&Desc> {
-        self.series.iter().flat_map(|(g, _)| g.desc()).collect()
+        let pool = self.pool.iter().flat_map(|(g, _)| g.desc());
+        pool.chain(self.writer.iter().flat_map(|(c, _)| c.desc()))
+            .collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let stats = self.store.pool_stats();
-        self.series
+        let _one = self
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pool = self.store.pool_stats();
+        let mut out: Vec<MetricFamily> = self
+            .pool
             .iter()
             .flat_map(|(gauge, value)| {
-                gauge.set(i64::from(value(&stats)));
+                gauge.set(i64::from(value(&pool)));
                 gauge.collect()
             })
-            .collect()
+            .collect();
+        if let Some(stats) = self.store.write_stats() {
+            out.extend(self.writer.iter().flat_map(|(counter, value)| {
+                counter.reset();
+                counter.inc_by(value(&stats));
+                counter.collect()
+            }));
+        }
+        out
     }
 }
 
