@@ -274,6 +274,54 @@ fn get_with_origin_reads_the_document_and_where_the_user_came_from() {
 }
 
 #[test]
+fn a_replace_returns_the_lifecycle_record_it_left_alone() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        add_user(s, &t, "u1", "bjensen");
+        // A record in every column: blocked by a legal hold, mapped, sign-in refused.
+        let mut held = record(
+            blocked(BlockReason::LegalHold, DeactivationReason::ProviderInactive),
+            false,
+        );
+        held.legal_hold = true;
+        held.mapped = true;
+        let (t2, rec) = (t.clone(), held.clone());
+        s.write(move |c| lifecycle::save_record(c, &t2, "u1", &rec, false))
+            .unwrap();
+
+        let t2 = t.clone();
+        let (stored, current) = s
+            .write(move |c| {
+                let d = doc("User", json!({"userName": "bjensen", "displayName": "B"}));
+                let prepared = users::prepare_replace(reg(), d)?;
+                let replaced = users::replace_prepared(
+                    c,
+                    &t2,
+                    "u1",
+                    Some(1),
+                    prepared,
+                    PasswordChange::Keep,
+                    at(2),
+                )?;
+                replaced.with_lifecycle(c, &t2)
+            })
+            .unwrap();
+        assert_eq!(current, held, "{:?}", db.kind());
+        assert_eq!(
+            load(s, &t, "u1"),
+            Some(held),
+            "the replace left the record alone"
+        );
+        assert_eq!(
+            (stored.version, stored.resource["displayName"].clone()),
+            (2, json!("B"))
+        );
+        assert_eq!(get(s, &t, "u1"), stored);
+    }
+}
+
+#[test]
 fn save_record_stores_the_record_and_leaves_the_document_alone() {
     for db in TestDb::all() {
         let s = &db.store;

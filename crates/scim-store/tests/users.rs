@@ -411,6 +411,103 @@ fn password_hash_is_a_column_never_the_resource() {
     }
 }
 
+/// Overwrites the user's email rows behind the store's back, so a test can see whether a
+/// write rewrote them.
+fn overwrite_email_rows(s: &Store, t: &TenantId, id: &str, value_key: &str) {
+    let (t, id, value_key) = (t.clone(), id.to_string(), value_key.to_string());
+    s.write(move |c| {
+        scim_store::with_conn!(c, |c| {
+            diesel::update(
+                user_emails::table
+                    .filter(user_emails::tenant_id.eq(t.as_str()))
+                    .filter(user_emails::user_id.eq(&id)),
+            )
+            .set(user_emails::value_key.eq(&value_key))
+            .execute(&mut **c)
+            .unwrap()
+        });
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn replace_with(
+    s: &Store,
+    t: &TenantId,
+    expected: Option<i64>,
+    d: Value,
+    unchanged_since: Option<(Value, i64)>,
+) -> StoredResource {
+    let t = t.clone();
+    s.write(move |c| {
+        let mut prepared = users::prepare_replace(reg(), d)?;
+        if let Some((previous, version)) = &unchanged_since {
+            prepared = prepared.emails_as_in(previous, *version);
+        }
+        users::replace_prepared(c, &t, "u1", expected, prepared, PasswordChange::Keep, at(2))
+            .map(|r| r.stored)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_version_checked_replace_with_the_emails_it_read_leaves_their_rows_unread() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        let v1 = add_user(s, &t, "u1", "bjensen").unwrap();
+        let rows = email_rows(s, &t, "u1");
+        assert_eq!(rows.len(), 2);
+        // Marked rows show whether a replace touched them.
+        overwrite_email_rows(s, &t, "u1", "marked@x.org");
+        let mut renamed = v1.resource.clone();
+        renamed["displayName"] = json!("Barbara");
+
+        // Same emails as the version it checks: the rows are neither read nor rewritten.
+        let v2 = replace_with(
+            s,
+            &t,
+            Some(1),
+            renamed.clone(),
+            Some((v1.resource.clone(), 1)),
+        );
+        assert_eq!(v2.version, 2);
+        assert!(
+            email_rows(s, &t, "u1")
+                .iter()
+                .all(|r| r.1 == "marked@x.org"),
+            "{:?}",
+            db.kind()
+        );
+
+        // Without a version check the stored rows are read, found different, and rewritten.
+        let v3 = replace_with(s, &t, None, renamed.clone(), Some((v2.resource.clone(), 2)));
+        assert_eq!(email_rows(s, &t, "u1"), rows, "{:?}", db.kind());
+
+        // A check of another version than the one compared with: read and rewritten too.
+        overwrite_email_rows(s, &t, "u1", "marked@x.org");
+        replace_with(
+            s,
+            &t,
+            Some(3),
+            renamed.clone(),
+            Some((v3.resource.clone(), 2)),
+        );
+        assert_eq!(email_rows(s, &t, "u1"), rows, "{:?}", db.kind());
+
+        // Changed emails are written whatever was compared.
+        let mut moved = renamed;
+        moved["emails"] = json!([{"value": "New@x.org"}]);
+        replace_with(s, &t, Some(4), moved, Some((v3.resource, 4)));
+        assert_eq!(
+            email_rows(s, &t, "u1"),
+            vec![(0, "new@x.org".into(), None, false)],
+            "{:?}",
+            db.kind()
+        );
+    }
+}
+
 #[test]
 fn lifecycle_and_legal_hold() {
     for db in TestDb::all() {

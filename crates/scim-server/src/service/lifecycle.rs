@@ -2,7 +2,9 @@
 //! deactivation job, the sync log and the events, in the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use scim_core::policy::{Decision, JobAction, LifecycleEvent, PolicySettings, decide};
+use scim_core::policy::{
+    Decision, JobAction, LifecycleEvent, PolicySettings, UserLifecycle, decide,
+};
 use scim_core::schema::SchemaRegistry;
 use scim_store::outbox::{self, NewEvent};
 use scim_store::sync_log::{self, NewLogEntry};
@@ -135,13 +137,15 @@ pub fn handle_with(
 }
 
 /// [`handle_with`] right after the caller stored `written`, the user's document, in the same
-/// transaction: a PUT or PATCH whose change of `active` is `event`. When the decision leaves
-/// the document's `active` as written (it always does for `ProviderSetActive`), only the
-/// lifecycle record is stored and `written` is the answer; [`apply`] would read the row back
-/// and parse it (4% of the SQLite writer's instructions per deactivation).
+/// transaction: a PUT or PATCH whose change of `active` is `event`. `current` is the user's
+/// lifecycle record when the caller has it from its own write (`users::Replaced`), else it
+/// is read. When the decision leaves the document's `active` as written (it always does for
+/// `ProviderSetActive`), only the lifecycle record is stored and `written` is the answer;
+/// [`apply`] would read the row back and parse it (4% of the SQLite writer's instructions per
+/// deactivation).
 #[expect(
     clippy::too_many_arguments,
-    reason = "handle_with's arguments and the document just written"
+    reason = "handle_with's arguments, the document just written and its lifecycle record"
 )]
 pub fn handle_written(
     conn: &mut Conn<'_>,
@@ -153,8 +157,13 @@ pub fn handle_written(
     now: DateTime<Utc>,
     settings: &PolicySettings,
     written: StoredResource,
+    current: Option<UserLifecycle>,
 ) -> Result<StoredResource, LifecycleError> {
-    let decision = load_and_decide(conn, tenant, user_id, event, now, settings)?;
+    let current = match current {
+        Some(c) => c,
+        None => load(conn, tenant, user_id)?,
+    };
+    let decision = decide(&current, event, settings, now).map_err(LifecycleError::Policy)?;
     let active = scim_core::resource::active(&written.resource).unwrap_or(true);
     if active != decision.user.provider_active {
         return Ok(apply(
@@ -181,13 +190,22 @@ fn load_and_decide(
     now: DateTime<Utc>,
     settings: &PolicySettings,
 ) -> Result<Decision, LifecycleError> {
-    let current = lifecycle::load(conn, tenant, user_id)?.ok_or_else(|| {
+    let current = load(conn, tenant, user_id)?;
+    decide(&current, event, settings, now).map_err(LifecycleError::Policy)
+}
+
+/// The user's lifecycle record; `NotFound` without such a user.
+fn load(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    user_id: &str,
+) -> Result<UserLifecycle, LifecycleError> {
+    lifecycle::load(conn, tenant, user_id)?.ok_or_else(|| {
         LifecycleError::Store(StoreError::NotFound {
             resource_type: "User",
             id: user_id.to_string(),
         })
-    })?;
-    decide(&current, event, settings, now).map_err(LifecycleError::Policy)
+    })
 }
 
 /// A lifecycle step failed in the store or was refused by the policy.

@@ -514,7 +514,9 @@ fn update(
         let was = scim_core::resource::active(&current.resource).unwrap_or(true);
         let is = scim_core::resource::active(&doc).unwrap_or(true);
         // The row's columns are derived here, not on the writer thread.
-        let prepared = users::prepare_replace(&st.registry, doc).map_err(write_error("User"))?;
+        let prepared = users::prepare_replace(&st.registry, doc)
+            .map_err(write_error("User"))?
+            .emails_as_in(&current.resource, current.version);
         let registry = st.registry.clone();
         let (t, i, version, at) = (tenant.clone(), id.to_string(), current.version, now_utc(st));
         let policy = settings.clone();
@@ -528,7 +530,7 @@ fn update(
         };
         let result = st.store.write_overlapped(
             move |c| {
-                let mut stored = users::replace_prepared(
+                let replaced = users::replace_prepared(
                     c,
                     &t,
                     &i,
@@ -559,23 +561,32 @@ fn update(
                         at,
                     )?;
                 }
-                if was != is {
-                    // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT
-                    // the whole user, `active: true` included, on every profile change.
-                    stored = handle_written(
-                        c,
-                        &registry,
-                        &t,
-                        &i,
-                        LifecycleEvent::ProviderSetActive(is),
-                        Actor::Provider,
-                        at,
-                        &policy,
-                        stored,
-                    )
-                    .map_err(lifecycle_error)?;
+                if was == is {
+                    return Ok(replaced.stored);
                 }
-                Ok(stored)
+                // Only a real change of `active` is a lifecycle event: Okta's AIW apps PUT the
+                // whole user, `active: true` included, on every profile change. It starts from
+                // the lifecycle columns the replace returned, unless entitlements were just
+                // recomputed, which can change the `mapped` column: then it reads them again.
+                let (written, current) = if by_attribute {
+                    (replaced.stored, None)
+                } else {
+                    let (written, current) = replaced.with_lifecycle(c, &t)?;
+                    (written, Some(current))
+                };
+                handle_written(
+                    c,
+                    &registry,
+                    &t,
+                    &i,
+                    LifecycleEvent::ProviderSetActive(is),
+                    Actor::Provider,
+                    at,
+                    &policy,
+                    written,
+                    current,
+                )
+                .map_err(lifecycle_error)
             },
             groups,
         );

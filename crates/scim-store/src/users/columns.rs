@@ -3,7 +3,7 @@
 
 use scim_core::filter::eval::fold_case;
 use scim_core::schema::{ResourceType, SchemaRegistry};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Result, StoreError, check_indexed};
 use crate::search::search_document;
@@ -27,6 +27,30 @@ pub(super) struct Columns {
     pub(super) resource: String,
     pub(super) search: Value,
     pub(super) emails: Vec<Email>,
+}
+
+/// The `user_emails` rows of a document (an object): one per `emails` item with a string
+/// `value`, at the item's position, value and type case-folded.
+pub(super) fn emails(obj: &Map<String, Value>) -> Vec<Email> {
+    let Some(Value::Array(items)) = obj.get("emails") else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let value = e.get("value")?.as_str()?;
+            Some(Email {
+                position: i32::try_from(i).ok()?,
+                value_key: fold_case(value).into_owned(),
+                kind: e
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .map(|t| fold_case(t).into_owned()),
+                primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect()
 }
 
 pub(super) fn user_type(registry: &SchemaRegistry) -> Result<&ResourceType> {
@@ -58,25 +82,7 @@ pub(super) fn columns(registry: &SchemaRegistry, mut doc: Value) -> Result<(Valu
         }
     };
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let emails = match obj.get("emails") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let value = e.get("value")?.as_str()?;
-                Some(Email {
-                    position: i32::try_from(i).ok()?,
-                    value_key: fold_case(value).into_owned(),
-                    kind: e
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .map(|t| fold_case(t).into_owned()),
-                    primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
-                })
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let emails = emails(obj);
     let external_id = text("externalId");
     let display_name = text("displayName");
     let active = obj.get("active").and_then(Value::as_bool).unwrap_or(true);

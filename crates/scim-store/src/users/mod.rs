@@ -44,7 +44,7 @@ mod types;
 pub(crate) use active::{document_active, set_document_active};
 use columns::Email;
 pub use prepared::{
-    PreparedReplace, PreparedUser, insert_prepared, insert_prepared_row, prepare_insert,
+    PreparedReplace, PreparedUser, Replaced, insert_prepared, insert_prepared_row, prepare_insert,
     prepare_replace, replace_prepared,
 };
 pub use purge::{due_purges, purge_is_due};
@@ -414,6 +414,7 @@ pub fn replace(
 ) -> Result<StoredResource> {
     let prepared = prepare_replace(registry, resource)?;
     replace_prepared(conn, tenant, id, expected_version, prepared, password, now)
+        .map(|replaced| replaced.stored)
 }
 
 /// Sets the one-word lifecycle column, and `active` in the `provider_active` column, the

@@ -13,13 +13,13 @@ use scim_core::policy::UserLifecycle;
 use scim_core::schema::SchemaRegistry;
 use serde_json::Value;
 
-use super::columns::{Columns, columns};
+use super::columns::{Columns, columns, emails};
 use super::{PasswordChange, document_active, missing_or_stale, write_emails};
 use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
 use crate::flat::Row;
 use crate::keyed::cached;
-use crate::lifecycle::state_json;
+use crate::lifecycle::{LifecycleRow, from_row, state_json};
 use crate::model::{RawResource, StoredResource, TenantId};
 use crate::stamp::Stamp;
 use crate::with_conn;
@@ -206,6 +206,9 @@ pub struct PreparedReplace {
     doc: Value,
     cols: Columns,
     search_text: String,
+    /// A version whose document has the same email rows as this one (see
+    /// [`PreparedReplace::emails_as_in`]).
+    emails_unchanged_at: Option<i64>,
 }
 
 impl std::fmt::Debug for PreparedReplace {
@@ -225,7 +228,56 @@ pub fn prepare_replace(registry: &SchemaRegistry, resource: Value) -> Result<Pre
         search_text: scim_core::json::to_string_exact(&cols.search),
         doc,
         cols,
+        emails_unchanged_at: None,
     })
+}
+
+impl PreparedReplace {
+    /// Notes whether this document's email rows are those of `previous`, the document the
+    /// caller read at `version`. [`replace_prepared`] with `expected_version` equal to
+    /// `version` then leaves the stored rows alone without reading them: the version check
+    /// proves they are `previous`'s, since email rows are only ever written with the document
+    /// they come from, in its transaction. Most replaces keep the emails (Okta's deactivation,
+    /// a rename), and on PostgreSQL the read was one of a PATCH's round trips.
+    #[must_use]
+    pub fn emails_as_in(mut self, previous: &Value, version: i64) -> PreparedReplace {
+        let same = previous
+            .as_object()
+            .is_some_and(|obj| emails(obj) == self.cols.emails);
+        self.emails_unchanged_at = same.then_some(version);
+        self
+    }
+}
+
+/// What [`replace_prepared`] stored, and the user's lifecycle columns as its UPDATE found them
+/// (it doesn't change them). A lifecycle step later in the same transaction can start from
+/// these instead of reading the row again: on PostgreSQL the UPDATE holds the row's lock until
+/// COMMIT, and on SQLite the one writer runs the whole transaction, so they stay current.
+pub struct Replaced {
+    /// The document as stored, with its new version.
+    pub stored: StoredResource,
+    lifecycle: LifecycleRow,
+}
+
+impl std::fmt::Debug for Replaced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replaced")
+            .field("stored", &self.stored)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Replaced {
+    /// The stored document and the user's lifecycle record (a row stored before lifecycle
+    /// states had JSON may need its open job read, as [`crate::lifecycle::load`] does).
+    pub fn with_lifecycle(
+        self,
+        conn: &mut Conn<'_>,
+        tenant: &TenantId,
+    ) -> Result<(StoredResource, UserLifecycle)> {
+        let lifecycle = from_row(conn, tenant, &self.stored.id, self.lifecycle)?;
+        Ok((self.stored, lifecycle))
+    }
 }
 
 /// [`super::replace`] with the row already derived: the UPDATE (with its version check) and
@@ -238,11 +290,12 @@ pub fn replace_prepared(
     prepared: PreparedReplace,
     password: PasswordChange,
     now: NaiveDateTime,
-) -> Result<StoredResource> {
+) -> Result<Replaced> {
     let PreparedReplace {
         doc,
         cols,
         search_text,
+        emails_unchanged_at,
     } = prepared;
     let (check, any_version) = (expected_version.unwrap_or(0), expected_version.is_none());
     let hash: Option<Option<String>> = match password {
@@ -251,7 +304,7 @@ pub fn replace_prepared(
         PasswordChange::Clear => Some(None),
     };
     let with_hash = hash.is_some();
-    let row: Option<(i64, NaiveDateTime)> = with_conn!(conn, |c| {
+    let row: Option<(i64, NaiveDateTime, LifecycleRow)> = with_conn!(conn, |c| {
         let update = diesel::update(
             users::table
                 .filter(users::tenant_id.eq(tenant.as_str()))
@@ -273,7 +326,18 @@ pub fn replace_prepared(
             users::updated_at.eq(now),
             hash.map(|h| users::password_hash.eq(h)),
         ))
-        .returning((users::version, users::created_at));
+        .returning((
+            users::version,
+            users::created_at,
+            (
+                users::lifecycle_state,
+                users::lifecycle,
+                users::origin,
+                users::legal_hold,
+                users::provider_active,
+                users::mapped,
+            ),
+        ));
         // Two texts (with and without the password column), so two cache keys.
         let row = if with_hash {
             cached!(update).get_result(&mut **c)
@@ -283,15 +347,20 @@ pub fn replace_prepared(
         row.optional()
             .map_err(|e| classify(e, Some(("userName", &cols.user_name))))?
     });
-    let Some((version, created_at)) = row else {
+    let Some((version, created_at, lifecycle)) = row else {
         return Err(missing_or_stale(conn, tenant, id));
     };
-    write_emails(conn, tenant, id, &cols.emails, true)?;
-    Ok(StoredResource {
-        id: id.to_string(),
-        version,
-        created_at,
-        updated_at: now,
-        resource: doc,
+    if expected_version.is_none() || expected_version != emails_unchanged_at {
+        write_emails(conn, tenant, id, &cols.emails, true)?;
+    }
+    Ok(Replaced {
+        stored: StoredResource {
+            id: id.to_string(),
+            version,
+            created_at,
+            updated_at: now,
+            resource: doc,
+        },
+        lifecycle,
     })
 }
