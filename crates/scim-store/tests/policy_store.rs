@@ -286,7 +286,7 @@ fn a_replace_returns_the_lifecycle_record_it_left_alone() {
         );
         held.legal_hold = true;
         held.mapped = true;
-        let (t2, rec) = (t.clone(), held.clone());
+        let (t2, rec) = (t.clone(), held);
         s.write(move |c| lifecycle::save_record(c, &t2, "u1", &rec, false))
             .unwrap();
 
