@@ -274,6 +274,53 @@ fn get_with_origin_reads_the_document_and_where_the_user_came_from() {
 }
 
 #[test]
+fn origin_of_reads_where_the_user_came_from_and_hide_returns_the_version() {
+    for db in TestDb::all() {
+        let s = &db.store;
+        let t = tenant(s, "acme");
+        add_user(s, &t, "u1", "bjensen");
+        let mut new = new_user("u2", "root", json!({}));
+        new.origin = Origin::Local;
+        let t2 = t.clone();
+        s.write(move |c| users::insert(c, reg(), &t2, new)).unwrap();
+        let origin = |id: &'static str, t: &TenantId| {
+            let t = t.clone();
+            s.read(move |c| users::origin_of(c, &t, id)).unwrap()
+        };
+        assert_eq!(
+            origin("u1", &t),
+            Some((Origin::Provisioned, "bjensen".to_string())),
+            "{:?}",
+            db.kind()
+        );
+        assert_eq!(origin("u2", &t), Some((Origin::Local, "root".to_string())));
+        assert_eq!(origin("u1", &tenant(s, "other")), None);
+        assert_eq!(origin("nobody", &t), None);
+
+        // A replace moves the version to 2; hiding keeps it and says so.
+        let t2 = t.clone();
+        s.write(move |c| {
+            let d = doc("User", json!({"userName": "bjensen", "displayName": "B"}));
+            users::replace(c, reg(), &t2, "u1", Some(1), d, PasswordChange::Keep, at(2))
+        })
+        .unwrap();
+        add_group(s, &t, "g1", "Staff", &["u1"]);
+        let t2 = t.clone();
+        let hidden = s
+            .write(move |c| users::hide(c, &t2, "u1", at(3), at(903)))
+            .unwrap();
+        assert_eq!(hidden.version, 2, "{:?}", db.kind());
+        assert_eq!(hidden.groups, vec!["g1".to_string()]);
+        let t2 = t.clone();
+        let again = s.write(move |c| users::hide(c, &t2, "u1", at(4), at(904)));
+        assert!(
+            matches!(again, Err(StoreError::NotFound { .. })),
+            "{again:?}"
+        );
+    }
+}
+
+#[test]
 fn a_replace_returns_the_lifecycle_record_it_left_alone() {
     for db in TestDb::all() {
         let s = &db.store;

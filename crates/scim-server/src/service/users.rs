@@ -88,9 +88,9 @@ fn check_origin(
     id: &str,
     op: ProviderOp,
 ) -> Result<(), ApiError> {
-    // One read: the record carries both the origin and the userName the refusal names.
-    if let Some(record) = st.store.read(|c| users::get_record(c, tenant, id))? {
-        check_provider_op(op, record.origin.into(), &record.user_name)?;
+    // One read of two columns: the origin, and the userName the refusal names.
+    if let Some((origin, user_name)) = st.store.read(|c| users::origin_of(c, tenant, id))? {
+        check_provider_op(op, origin.into(), &user_name)?;
     }
     Ok(())
 }
@@ -625,12 +625,13 @@ pub fn delete(
             // fails this DELETE's If-Match instead of both succeeding. The row may be purged
             // once the tenant's delay has passed (the worker waits out a legal hold or a
             // pending job); a re-create before then restores it.
-            let groups = users::hide(c, &t, &i, at.naive_utc(), purge_after.naive_utc())?;
-            if let Some(v) = expected {
-                let current = users::get_record(c, &t, &i)?.map_or(0, |r| r.stored.version);
-                if v != current {
-                    return Err(StoreError::VersionMismatch { current });
-                }
+            let hidden = users::hide(c, &t, &i, at.naive_utc(), purge_after.naive_utc())?;
+            if let Some(v) = expected
+                && v != hidden.version
+            {
+                return Err(StoreError::VersionMismatch {
+                    current: hidden.version,
+                });
             }
             handle_with(
                 c,
@@ -652,7 +653,7 @@ pub fn delete(
                 events: vec!["user.deleted"],
             };
             record(c, &t, change)?;
-            record_member_removed(c, &t, at.naive_utc(), &i, &groups)
+            record_member_removed(c, &t, at.naive_utc(), &i, &hidden.groups)
         })
         .map_err(write_error("User"))
 }

@@ -334,6 +334,25 @@ type RecordRow = (
     ),
 );
 
+/// The user's origin and userName, or `None` without such a user: what refusing a provider's
+/// DELETE of a local account takes, without reading and parsing the document as
+/// [`get_record`] does.
+pub fn origin_of(
+    conn: &mut Conn<'_>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<(Origin, String)>> {
+    let row: Option<(String, String)> = with_conn!(conn, |c| {
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id))
+            .select((users::origin, users::user_name))
+            .get_result(&mut **c)
+            .optional()?
+    });
+    Ok(row.map(|(origin, user_name)| (Origin::parse(&origin), user_name)))
+}
+
 /// The user with the columns policy code needs (lifecycle, origin, legal hold, password hash).
 pub fn get_record(conn: &mut Conn<'_>, tenant: &TenantId, id: &str) -> Result<Option<UserRecord>> {
     let row: Option<RecordRow> = with_conn!(conn, |c| {
@@ -550,15 +569,14 @@ pub fn count(conn: &mut Conn<'_>, tenant: &TenantId) -> Result<i64> {
 /// (reads, lists, filters and group memberships, which are removed as a DELETE would), but its
 /// row and data stay until they are purged with [`delete`]: by the deactivation job, or from
 /// `purge_after` on (see [`due_purges`]). `NotFound` when the tenant has no such visible user.
-/// Returns the ids of the groups the user left.
 pub fn hide(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     id: &str,
     now: NaiveDateTime,
     purge_after: NaiveDateTime,
-) -> Result<Vec<String>> {
-    let n = with_conn!(conn, |c| {
+) -> Result<Hidden> {
+    let version = with_conn!(conn, |c| {
         cached!(
             diesel::update(
                 users::table
@@ -573,12 +591,24 @@ pub fn hide(
             .returning(users::version)
         )
         .load::<i64>(&mut **c)?
-        .len()
+        .pop()
     });
-    if n == 0 {
+    let Some(version) = version else {
         return Err(not_found(id));
-    }
-    members::remove_member_everywhere(conn, tenant, id, now)
+    };
+    let groups = members::remove_member_everywhere(conn, tenant, id, now)?;
+    Ok(Hidden { version, groups })
+}
+
+/// What [`hide`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hidden {
+    /// The user's version, which hiding keeps: read by the UPDATE that hid the row (holding
+    /// its lock on PostgreSQL), so a DELETE's `If-Match` compares with the latest version
+    /// without reading the user again.
+    pub version: i64,
+    /// The groups the user left.
+    pub groups: Vec<String>,
 }
 
 /// Whether the user was deleted by the provider and waits for its purge.
