@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod http;
+pub mod known_orgs;
 pub mod ldap;
 pub mod log_format;
 pub mod log_writer;

@@ -102,6 +102,8 @@ pub struct AppState {
     pub cursors: crate::cursors::PageCursors,
     /// Turns for read-modify-writes of one user in this instance (`write_locks`).
     pub write_locks: Arc<crate::write_locks::WriteLocks>,
+    /// Organizations known to exist, which a create need not look up (`known_orgs`).
+    pub known_orgs: Arc<crate::known_orgs::KnownOrganizations>,
     /// Each resource type's projection when a request names no attributes (most requests):
     /// built once, where building it per request was 4% of a GET's CPU.
     default_projections: Arc<Vec<(String, Arc<Projection>)>>,
@@ -140,6 +142,7 @@ impl AppState {
             settings: Default::default(),
             cursors: Default::default(),
             write_locks: Default::default(),
+            known_orgs: Default::default(),
             store,
             registry: Arc::new(registry),
             config: Arc::new(config),

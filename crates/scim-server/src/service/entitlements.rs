@@ -187,16 +187,21 @@ fn persist(
 
 /// The organizations, among those `rules` ask about for a user in `groups` with `document`
 /// (`EntitlementRules::organizations_consulted`), that exist: what `reconcile` needs of the
-/// tenant's organizations for that user, read by key.
+/// tenant's organizations for that user, read by key. Names in `known` exist (see
+/// `known_orgs`) and are not read.
 fn consulted_orgs(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     rules: &EntitlementRules,
     groups: &[String],
     document: &Value,
+    known: &BTreeSet<String>,
 ) -> scim_store::Result<BTreeSet<String>> {
-    let consulted = rules.organizations_consulted(groups, document);
-    entitlements::organizations_named(conn, tenant, &consulted)
+    let mut consulted = rules.organizations_consulted(groups, document);
+    consulted.retain(|name| !known.contains(name));
+    let mut found = entitlements::organizations_named(conn, tenant, &consulted)?;
+    found.extend(known.iter().cloned());
+    Ok(found)
 }
 
 /// Users [`recompute_users`] recomputes with key lookups of the organizations each one's
@@ -255,7 +260,8 @@ pub fn recompute_users(
         let orgs = match &all_orgs {
             Some(all) => all,
             None => {
-                looked_up = consulted_orgs(conn, tenant, rules, &names, &user.resource)?;
+                let none = BTreeSet::new();
+                looked_up = consulted_orgs(conn, tenant, rules, &names, &user.resource, &none)?;
                 &looked_up
             }
         };
@@ -294,7 +300,7 @@ pub fn on_user_created(
     now: DateTime<Utc>,
 ) -> scim_store::Result<Option<Value>> {
     let rules = rules(conn, registry, tenant)?;
-    on_new_user(
+    let given = on_new_user(
         conn,
         registry,
         tenant,
@@ -302,9 +308,21 @@ pub fn on_user_created(
         &user.id,
         &user.resource,
         lifecycle,
+        &BTreeSet::new(),
         actor,
         now,
-    )
+    )?;
+    Ok(given.detail)
+}
+
+/// What [`on_new_user`] gave a new user.
+#[derive(Debug)]
+pub struct NewUserEntitlements {
+    /// What the user's `create` entry records of them (`None` when nothing was assigned).
+    pub detail: Option<Value>,
+    /// The organization the user was given ("" for none). It exists once the transaction
+    /// commits: found, or created in it.
+    pub organization: String,
 }
 
 /// [`on_user_created`] with what the caller already holds: the rules compiled from the
@@ -319,6 +337,10 @@ pub fn on_user_created(
 /// sync log, with what it was given, and only later changes are `entitlements` entries. (Two
 /// entries per create were a third of the pages each create wrote.) An organization the user
 /// brought into being is still its own `create Organization` entry.
+///
+/// Organizations in `known` exist (the caller's `known_orgs`) and are not looked up: on
+/// SQLite that lookup ran on the writer thread for every create, and on PostgreSQL it was one
+/// of a create's round trips.
 #[allow(clippy::too_many_arguments)]
 pub fn on_new_user(
     conn: &mut Conn<'_>,
@@ -328,12 +350,13 @@ pub fn on_new_user(
     user_id: &str,
     document: &Value,
     lifecycle: &scim_core::policy::UserLifecycle,
+    known: &BTreeSet<String>,
     actor: Actor,
     now: DateTime<Utc>,
-) -> scim_store::Result<Option<Value>> {
+) -> scim_store::Result<NewUserEntitlements> {
     // A new user is in no group yet.
     let groups: &[String] = &[];
-    let orgs = consulted_orgs(conn, tenant, rules, groups, document)?;
+    let orgs = consulted_orgs(conn, tenant, rules, groups, document, known)?;
     let none = Entitlements::default();
     let input = MappingInput {
         user_id,
@@ -346,7 +369,11 @@ pub fn on_new_user(
     let prior = Prior::Inserted {
         mapped: lifecycle.mapped,
     };
-    persist(conn, registry, tenant, &outcome, prior, actor, now).map(|done| done.initial)
+    let done = persist(conn, registry, tenant, &outcome, prior, actor, now)?;
+    Ok(NewUserEntitlements {
+        detail: done.initial,
+        organization: outcome.entitlements.organization,
+    })
 }
 
 /// A group write's effect on its members' entitlements, captured before the write by

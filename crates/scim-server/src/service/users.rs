@@ -109,7 +109,16 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     let mut doc = checked_new(st, &settings, input)?;
     let password = take_password(&mut doc, &settings)?;
     let (job, prepared) = plan_create(st, tenant, doc, password, &settings)?;
-    settle_create(st.store.write(job)?, prepared)
+    let outcome = st.store.write(job)?;
+    remember_organization(st, tenant, &outcome);
+    settle_create(outcome, prepared)
+}
+
+/// Notes the organization a committed create gave its user (see `known_orgs`).
+fn remember_organization(st: &AppState, tenant: &TenantId, outcome: &CreateOutcome) {
+    if let Ok(Created::Inserted { organization }) = outcome {
+        st.known_orgs.add(tenant, organization);
+    }
 }
 
 /// POST /Users for an async handler. With the tenant's settings cached (the common case under
@@ -142,6 +151,7 @@ pub async fn create_queued(
             blocking(move || Ok(st.store.write(job)?)).await?
         }
     };
+    remember_organization(st, tenant, &outcome);
     settle(
         outcome,
         prepared,
@@ -174,8 +184,9 @@ type CreateOutcome = Result<Created, Result<(), scim_core::error::Error>>;
 /// A create that went through.
 enum Created {
     /// As prepared: the caller builds the answer from its own reference to the prepared user,
-    /// so the writer thread neither copies the document nor frees it.
-    Inserted,
+    /// so the writer thread neither copies the document nor frees it. With the organization
+    /// the user was given ("" for none), which exists once the write has committed.
+    Inserted { organization: String },
     /// A user the provider had deleted within the deactivation delay, brought back.
     Revived(StoredResource),
 }
@@ -234,6 +245,11 @@ fn plan_create(
         "externalId": scim_core::resource::external_id(prepared.resource()),
         "active": provider_active,
     });
+    // Organizations a committed write showed to exist need no lookup on the writer.
+    let known = st.known_orgs.among(
+        tenant,
+        &rules.organizations_consulted::<String>(&[], prepared.resource()),
+    );
     let registry = st.registry.clone();
     let tenant = tenant.clone();
     let job = move |c: &mut scim_store::Conn<'_>| {
@@ -250,6 +266,7 @@ fn plan_create(
                 id,
                 prepared.resource(),
                 &decision.user,
+                &known,
                 Actor::Provider,
                 at,
             )?;
@@ -258,11 +275,13 @@ fn plan_create(
                 action: "create",
                 resource_type: "User",
                 id,
-                detail: with_entitlements(&detail, given),
+                detail: with_entitlements(&detail, given.detail),
                 events: vec![],
             };
             record(c, &tenant, change)?;
-            return Ok(Ok(Created::Inserted));
+            return Ok(Ok(Created::Inserted {
+                organization: given.organization,
+            }));
         }
         // The userName is held: by a user the provider deleted within the deactivation
         // delay, by a local account, or by a live provisioned user.
@@ -308,7 +327,7 @@ fn settle<T>(
     revived: fn(StoredResource) -> T,
 ) -> Result<T, ApiError> {
     match outcome {
-        Ok(Created::Inserted) => Ok(Arc::try_unwrap(prepared)
+        Ok(Created::Inserted { .. }) => Ok(Arc::try_unwrap(prepared)
             .map(owned)
             .unwrap_or_else(|p| shared(&p))),
         Ok(Created::Revived(stored)) => Ok(revived(stored)),
