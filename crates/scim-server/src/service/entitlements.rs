@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 use super::groups::all_members;
 use super::lifecycle::{apply, policy_settings};
+use crate::known_orgs::KnownOrganizations;
 
 /// Users recomputed per transaction by [`apply_mappings`] (the store's page size).
 pub const BATCH: usize = 500;
@@ -187,21 +188,62 @@ fn persist(
 
 /// The organizations, among those `rules` ask about for a user in `groups` with `document`
 /// (`EntitlementRules::organizations_consulted`), that exist: what `reconcile` needs of the
-/// tenant's organizations for that user, read by key. Names in `known` exist (see
-/// `known_orgs`) and are not read.
+/// tenant's organizations for that user, read by key.
 fn consulted_orgs(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     rules: &EntitlementRules,
     groups: &[String],
     document: &Value,
-    known: &BTreeSet<String>,
 ) -> scim_store::Result<BTreeSet<String>> {
-    let mut consulted = rules.organizations_consulted(groups, document);
-    consulted.retain(|name| !known.contains(name));
-    let mut found = entitlements::organizations_named(conn, tenant, &consulted)?;
-    found.extend(known.iter().cloned());
-    Ok(found)
+    let consulted = rules.organizations_consulted(groups, document);
+    entitlements::organizations_named(conn, tenant, &consulted)
+}
+
+/// The organizations a new user's rules ask about (it is in no group yet), split into those
+/// known to exist (`known_orgs`) and those [`on_new_user`] must look up. Worked out on the
+/// request's thread, so the SQLite writer only reads the unknown ones, and usually none.
+#[derive(Debug, Clone, Default)]
+pub struct NewUserOrgs {
+    known: BTreeSet<String>,
+    unknown: Vec<String>,
+}
+
+impl NewUserOrgs {
+    /// For a user with `document` under `rules`, in `tenant`, given what `known` holds.
+    pub fn plan(
+        rules: &EntitlementRules,
+        document: &Value,
+        known: &KnownOrganizations,
+        tenant: &TenantId,
+    ) -> NewUserOrgs {
+        let consulted = rules.organizations_consulted::<String>(&[], document);
+        let known = known.among(tenant, &consulted);
+        let unknown = consulted
+            .into_iter()
+            .filter(|name| !known.contains(name))
+            .collect();
+        NewUserOrgs { known, unknown }
+    }
+
+    /// Every organization the rules ask about is looked up.
+    pub fn unknown(rules: &EntitlementRules, document: &Value) -> NewUserOrgs {
+        NewUserOrgs {
+            known: BTreeSet::new(),
+            unknown: rules.organizations_consulted::<String>(&[], document),
+        }
+    }
+
+    /// Those that exist: the known ones, and the others found by key.
+    fn existing(
+        &self,
+        conn: &mut Conn<'_>,
+        tenant: &TenantId,
+    ) -> scim_store::Result<BTreeSet<String>> {
+        let mut found = entitlements::organizations_named(conn, tenant, &self.unknown)?;
+        found.extend(self.known.iter().cloned());
+        Ok(found)
+    }
 }
 
 /// Users [`recompute_users`] recomputes with key lookups of the organizations each one's
@@ -260,8 +302,7 @@ pub fn recompute_users(
         let orgs = match &all_orgs {
             Some(all) => all,
             None => {
-                let none = BTreeSet::new();
-                looked_up = consulted_orgs(conn, tenant, rules, &names, &user.resource, &none)?;
+                looked_up = consulted_orgs(conn, tenant, rules, &names, &user.resource)?;
                 &looked_up
             }
         };
@@ -308,7 +349,7 @@ pub fn on_user_created(
         &user.id,
         &user.resource,
         lifecycle,
-        &BTreeSet::new(),
+        &NewUserOrgs::unknown(&rules, &user.resource),
         actor,
         now,
     )?;
@@ -338,9 +379,8 @@ pub struct NewUserEntitlements {
 /// entries per create were a third of the pages each create wrote.) An organization the user
 /// brought into being is still its own `create Organization` entry.
 ///
-/// Organizations in `known` exist (the caller's `known_orgs`) and are not looked up: on
-/// SQLite that lookup ran on the writer thread for every create, and on PostgreSQL it was one
-/// of a create's round trips.
+/// `orgs` says which organizations to look up (see [`NewUserOrgs`]): one known to exist is
+/// not, where the lookup was one of a create's round trips on PostgreSQL.
 #[allow(clippy::too_many_arguments)]
 pub fn on_new_user(
     conn: &mut Conn<'_>,
@@ -350,13 +390,13 @@ pub fn on_new_user(
     user_id: &str,
     document: &Value,
     lifecycle: &scim_core::policy::UserLifecycle,
-    known: &BTreeSet<String>,
+    orgs: &NewUserOrgs,
     actor: Actor,
     now: DateTime<Utc>,
 ) -> scim_store::Result<NewUserEntitlements> {
     // A new user is in no group yet.
     let groups: &[String] = &[];
-    let orgs = consulted_orgs(conn, tenant, rules, groups, document, known)?;
+    let orgs = orgs.existing(conn, tenant)?;
     let none = Entitlements::default();
     let input = MappingInput {
         user_id,

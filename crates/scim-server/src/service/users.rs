@@ -22,7 +22,7 @@ use scim_store::{
 use serde_json::{Value, json};
 
 use super::audit::{Change, record, record_member_removed};
-use super::entitlements::{compile, on_new_user};
+use super::entitlements::{NewUserOrgs, compile, on_new_user};
 use super::lifecycle::{LifecycleError, effects, handle, handle_with, handle_written};
 use super::{RETRIES, check_version, now, write_error};
 use crate::error::ApiError;
@@ -246,10 +246,7 @@ fn plan_create(
         "active": provider_active,
     });
     // Organizations a committed write showed to exist need no lookup on the writer.
-    let known = st.known_orgs.among(
-        tenant,
-        &rules.organizations_consulted::<String>(&[], prepared.resource()),
-    );
+    let orgs = NewUserOrgs::plan(&rules, prepared.resource(), &st.known_orgs, tenant);
     let registry = st.registry.clone();
     let tenant = tenant.clone();
     let job = move |c: &mut scim_store::Conn<'_>| {
@@ -266,7 +263,7 @@ fn plan_create(
                 id,
                 prepared.resource(),
                 &decision.user,
-                &known,
+                &orgs,
                 Actor::Provider,
                 at,
             )?;
