@@ -68,6 +68,10 @@ pub fn organizations_named<S: AsRef<str>>(
 /// are saved, or those an attribute names, when `Entitlements::organization_created` says so)
 /// and returns the names it created, for the sync log. Idempotent, and safe when two
 /// transactions create the same name at once. A blank name is `Invalid`.
+///
+/// This is the only write to `organizations`: an organization, once committed, is never
+/// deleted or renamed, which lets the server remember which ones exist (`known_orgs` in
+/// scim-server) instead of looking them up on every create.
 pub fn ensure_organizations<I, S>(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
