@@ -53,6 +53,14 @@ fn org_lookups(tenant: &TenantId, f: impl FnOnce()) -> usize {
         .count()
 }
 
+fn tenant(st: &AppState, name: &'static str) -> TenantId {
+    let now = chrono::Utc::now().naive_utc();
+    st.store
+        .write(move |c| tenants::create(c, name, now))
+        .unwrap()
+        .id
+}
+
 fn create(st: &AppState, tenant: &TenantId, name: &str, org: Option<&str>) -> String {
     let mut body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -82,12 +90,7 @@ fn a_create_stops_looking_up_an_organization_a_committed_create_showed() {
     for db in TestDb::all() {
         let kind = db.kind();
         let st = AppState::new(db.store.clone(), ServerConfig::default()).unwrap();
-        let now = chrono::Utc::now().naive_utc();
-        let t = st
-            .store
-            .write(move |c| tenants::create(c, "acme", now))
-            .unwrap()
-            .id;
+        let t = tenant(&st, "acme");
 
         // The default organization: looked up (and created) by the first create only.
         let first = org_lookups(&t, || {
@@ -134,12 +137,7 @@ fn a_create_stops_looking_up_an_organization_a_committed_create_showed() {
         );
 
         // Another tenant knows nothing of the first one's organizations.
-        let now = chrono::Utc::now().naive_utc();
-        let other = st
-            .store
-            .write(move |c| tenants::create(c, "other", now))
-            .unwrap()
-            .id;
+        let other = tenant(&st, "other");
         let first = org_lookups(&other, || {
             create(&st, &other, "a@example.com", None);
         });

@@ -22,7 +22,7 @@ use crate::error::{Result, StoreError};
 use crate::flat::Row;
 use crate::keyed::cached;
 use crate::keyed::keyed;
-use crate::lifecycle::{LifecycleRow, from_row};
+use crate::lifecycle::{LifecycleRow, from_row, lifecycle_columns};
 use crate::model::TenantId;
 use crate::stamp::Stamp;
 use crate::users::{not_found, parse_resource};
@@ -310,18 +310,7 @@ pub fn users_for_mappings(
             .filter(users::id.gt(after))
             .order(users::id.asc())
             .limit(limit)
-            .select((
-                users::id,
-                users::resource,
-                (
-                    users::lifecycle_state,
-                    users::lifecycle,
-                    users::origin,
-                    users::legal_hold,
-                    users::provider_active,
-                    users::mapped,
-                ),
-            ))
+            .select((users::id, users::resource, lifecycle_columns!()))
             .load(&mut **c)?
     });
     let ids: Vec<String> = rows.iter().map(|(id, _, _)| id.clone()).collect();

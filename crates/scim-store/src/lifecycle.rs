@@ -58,6 +58,23 @@ pub(crate) fn state_json(state: &LifecycleState) -> Result<String> {
 /// The lifecycle columns of a `users` row, in this order.
 pub(crate) type LifecycleRow = (Option<String>, String, String, bool, bool, bool);
 
+/// Typed-DSL select of a [`LifecycleRow`]'s columns, in its order (inside a `with_conn!` arm,
+/// where `users` is that backend's table): for every read of a user's lifecycle record, and
+/// the replace that returns it.
+macro_rules! lifecycle_columns {
+    () => {
+        (
+            users::lifecycle_state,
+            users::lifecycle,
+            users::origin,
+            users::legal_hold,
+            users::provider_active,
+            users::mapped,
+        )
+    };
+}
+pub(crate) use lifecycle_columns;
+
 /// Builds the record from its columns; a row without JSON state gets [`legacy_state`], which
 /// may read the user's open job.
 pub(crate) fn from_row(
@@ -158,14 +175,7 @@ pub fn load(
         users::table
             .filter(users::tenant_id.eq(tenant.as_str()))
             .filter(users::id.eq(user_id))
-            .select((
-                users::lifecycle_state,
-                users::lifecycle,
-                users::origin,
-                users::legal_hold,
-                users::provider_active,
-                users::mapped,
-            ))
+            .select(lifecycle_columns!())
             .get_result(&mut **c)
             .optional()?
     });

@@ -110,6 +110,17 @@ fn save(
         .map(|_| ())
 }
 
+/// A record with every column set: blocked by a legal hold, mapped (sign-in is refused).
+fn held_record() -> UserLifecycle {
+    let mut held = record(
+        blocked(BlockReason::LegalHold, DeactivationReason::ProviderInactive),
+        false,
+    );
+    held.legal_hold = true;
+    held.mapped = true;
+    held
+}
+
 fn load(s: &Store, t: &TenantId, id: &str) -> Option<UserLifecycle> {
     let (t, id) = (t.clone(), id.to_string());
     s.read(move |c| lifecycle::load(c, &t, &id)).unwrap()
@@ -327,12 +338,7 @@ fn a_replace_returns_the_lifecycle_record_it_left_alone() {
         let t = tenant(s, "acme");
         add_user(s, &t, "u1", "bjensen");
         // A record in every column: blocked by a legal hold, mapped, sign-in refused.
-        let mut held = record(
-            blocked(BlockReason::LegalHold, DeactivationReason::ProviderInactive),
-            false,
-        );
-        held.legal_hold = true;
-        held.mapped = true;
+        let held = held_record();
         let (t2, rec) = (t.clone(), held);
         s.write(move |c| lifecycle::save_record(c, &t2, "u1", &rec, false))
             .unwrap();
@@ -375,12 +381,7 @@ fn save_record_stores_the_record_and_leaves_the_document_alone() {
         let t = tenant(s, "acme");
         let before = add_user(s, &t, "u1", "bjensen");
         // A blocked record with a legal hold and sign-in refused: every column it writes.
-        let mut held = record(
-            blocked(BlockReason::LegalHold, DeactivationReason::ProviderInactive),
-            false,
-        );
-        held.legal_hold = true;
-        held.mapped = true;
+        let held = held_record();
         let (t2, rec) = (t.clone(), held);
         s.write(move |c| lifecycle::save_record(c, &t2, "u1", &rec, false))
             .unwrap();

@@ -19,7 +19,7 @@ use crate::conn::Conn;
 use crate::error::{Result, StoreError, classify};
 use crate::flat::Row;
 use crate::keyed::cached;
-use crate::lifecycle::{LifecycleRow, from_row, state_json};
+use crate::lifecycle::{LifecycleRow, from_row, lifecycle_columns, state_json};
 use crate::model::{RawResource, StoredResource, TenantId};
 use crate::stamp::Stamp;
 use crate::with_conn;
@@ -326,18 +326,7 @@ pub fn replace_prepared(
             users::updated_at.eq(now),
             hash.map(|h| users::password_hash.eq(h)),
         ))
-        .returning((
-            users::version,
-            users::created_at,
-            (
-                users::lifecycle_state,
-                users::lifecycle,
-                users::origin,
-                users::legal_hold,
-                users::provider_active,
-                users::mapped,
-            ),
-        ));
+        .returning((users::version, users::created_at, lifecycle_columns!()));
         // Two texts (with and without the password column), so two cache keys.
         let row = if with_hash {
             cached!(update).get_result(&mut **c)
