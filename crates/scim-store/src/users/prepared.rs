@@ -253,18 +253,11 @@ impl PreparedReplace {
 /// (it doesn't change them). A lifecycle step later in the same transaction can start from
 /// these instead of reading the row again: on PostgreSQL the UPDATE holds the row's lock until
 /// COMMIT, and on SQLite the one writer runs the whole transaction, so they stay current.
+#[derive(Debug)]
 pub struct Replaced {
     /// The document as stored, with its new version.
     pub stored: StoredResource,
     lifecycle: LifecycleRow,
-}
-
-impl std::fmt::Debug for Replaced {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Replaced")
-            .field("stored", &self.stored)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Replaced {
