@@ -131,6 +131,9 @@ pub fn insert_with_lifecycle(
 /// diff). Most replaces don't change them (Okta's deactivation, a rename): one indexed read
 /// instead of a DELETE and an INSERT per email, which also dirtied the email table's and its
 /// index's pages, written to the WAL on every commit.
+///
+/// The only writer of `user_emails`, always with the document the rows come from and in its
+/// transaction: `PreparedReplace::emails_as_in` relies on it.
 fn write_emails(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
