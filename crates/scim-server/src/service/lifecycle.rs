@@ -131,7 +131,7 @@ pub fn handle_with(
     now: DateTime<Utc>,
     settings: &PolicySettings,
 ) -> Result<(Decision, StoredResource), LifecycleError> {
-    let decision = load_and_decide(conn, tenant, user_id, event, now, settings)?;
+    let decision = load_and_decide(conn, tenant, user_id, None, event, now, settings)?;
     let stored = apply(conn, registry, tenant, user_id, &decision, actor, now)?;
     Ok((decision, stored))
 }
@@ -159,11 +159,7 @@ pub fn handle_written(
     written: StoredResource,
     current: Option<UserLifecycle>,
 ) -> Result<StoredResource, LifecycleError> {
-    let current = match current {
-        Some(c) => c,
-        None => load(conn, tenant, user_id)?,
-    };
-    let decision = decide(&current, event, settings, now).map_err(LifecycleError::Policy)?;
+    let decision = load_and_decide(conn, tenant, user_id, current, event, now, settings)?;
     let active = scim_core::resource::active(&written.resource).unwrap_or(true);
     if active != decision.user.provider_active {
         return Ok(apply(
@@ -181,31 +177,27 @@ pub fn handle_written(
     Ok(written)
 }
 
-/// The user's lifecycle record and what `event` does to it; `NotFound` without such a user.
+/// What `event` does to the user's lifecycle record: `current` when the caller has it, else
+/// the stored one (`NotFound` without such a user).
 fn load_and_decide(
     conn: &mut Conn<'_>,
     tenant: &TenantId,
     user_id: &str,
+    current: Option<UserLifecycle>,
     event: LifecycleEvent,
     now: DateTime<Utc>,
     settings: &PolicySettings,
 ) -> Result<Decision, LifecycleError> {
-    let current = load(conn, tenant, user_id)?;
+    let current = match current {
+        Some(c) => c,
+        None => lifecycle::load(conn, tenant, user_id)?.ok_or_else(|| {
+            LifecycleError::Store(StoreError::NotFound {
+                resource_type: "User",
+                id: user_id.to_string(),
+            })
+        })?,
+    };
     decide(&current, event, settings, now).map_err(LifecycleError::Policy)
-}
-
-/// The user's lifecycle record; `NotFound` without such a user.
-fn load(
-    conn: &mut Conn<'_>,
-    tenant: &TenantId,
-    user_id: &str,
-) -> Result<UserLifecycle, LifecycleError> {
-    lifecycle::load(conn, tenant, user_id)?.ok_or_else(|| {
-        LifecycleError::Store(StoreError::NotFound {
-            resource_type: "User",
-            id: user_id.to_string(),
-        })
-    })
 }
 
 /// A lifecycle step failed in the store or was refused by the policy.
