@@ -109,16 +109,7 @@ pub fn create(st: &AppState, tenant: &TenantId, input: Value) -> Result<StoredRe
     let mut doc = checked_new(st, &settings, input)?;
     let password = take_password(&mut doc, &settings)?;
     let (job, prepared) = plan_create(st, tenant, doc, password, &settings)?;
-    let outcome = st.store.write(job)?;
-    remember_organization(st, tenant, &outcome);
-    settle_create(outcome, prepared)
-}
-
-/// Notes the organization a committed create gave its user (see `known_orgs`).
-fn remember_organization(st: &AppState, tenant: &TenantId, outcome: &CreateOutcome) {
-    if let Ok(Created::Inserted { organization }) = outcome {
-        st.known_orgs.add(tenant, organization);
-    }
+    settle_create(st, tenant, st.store.write(job)?, prepared)
 }
 
 /// POST /Users for an async handler. With the tenant's settings cached (the common case under
@@ -151,8 +142,9 @@ pub async fn create_queued(
             blocking(move || Ok(st.store.write(job)?)).await?
         }
     };
-    remember_organization(st, tenant, &outcome);
     settle(
+        st,
+        tenant,
         outcome,
         prepared,
         |p| CreatedUser::Text(p.into_raw()),
@@ -301,10 +293,14 @@ pub(crate) fn with_entitlements(base: &Value, given: Option<Value>) -> Value {
 /// prepared user by now (the writer drops a job before answering it), so the document is
 /// moved, not copied.
 fn settle_create(
+    st: &AppState,
+    tenant: &TenantId,
     outcome: CreateOutcome,
     prepared: Arc<users::PreparedUser>,
 ) -> Result<StoredResource, ApiError> {
     settle(
+        st,
+        tenant,
         outcome,
         prepared,
         users::PreparedUser::into_stored,
@@ -315,8 +311,10 @@ fn settle_create(
 
 /// [`settle_create`] into any form: `owned` takes the prepared user when this is its only
 /// reference (the usual case), `shared` copies from it otherwise, `revived` takes a user
-/// brought back.
+/// brought back. A committed insert's organization is noted as existing (`known_orgs`).
 fn settle<T>(
+    st: &AppState,
+    tenant: &TenantId,
     outcome: CreateOutcome,
     prepared: Arc<users::PreparedUser>,
     owned: fn(users::PreparedUser) -> T,
@@ -324,9 +322,12 @@ fn settle<T>(
     revived: fn(StoredResource) -> T,
 ) -> Result<T, ApiError> {
     match outcome {
-        Ok(Created::Inserted { .. }) => Ok(Arc::try_unwrap(prepared)
-            .map(owned)
-            .unwrap_or_else(|p| shared(&p))),
+        Ok(Created::Inserted { organization }) => {
+            st.known_orgs.add(tenant, &organization);
+            Ok(Arc::try_unwrap(prepared)
+                .map(owned)
+                .unwrap_or_else(|p| shared(&p)))
+        }
         Ok(Created::Revived(stored)) => Ok(revived(stored)),
         Err(refusal) => Err(refused(refusal)),
     }
