@@ -105,6 +105,9 @@ pub(crate) enum SqliteRole {
     },
     /// The background checkpointer's connection.
     Checkpointer,
+    /// The connection that keeps a read transaction open beside the readers (see
+    /// `read_hold`).
+    Holder,
 }
 
 /// Page cache of the writer, in KiB. The writer dirties the same hot pages (the upper levels
@@ -173,6 +176,15 @@ impl SqlitePragmas {
                      PRAGMA query_only = ON;"
                 ))?;
             }
+            SqliteRole::Holder => {
+                // It reads one page, and it never waits: a refused BEGIN is tried again at
+                // the next tick.
+                conn.batch_execute(
+                    "PRAGMA cache_size = -64;
+                     PRAGMA query_only = ON;
+                     PRAGMA busy_timeout = 0;",
+                )?;
+            }
             SqliteRole::Checkpointer => {
                 // A checkpoint copies WAL frames to the file without the page cache. It
                 // never waits: a RESTART/TRUNCATE that finds the writer or a reader busy
@@ -199,6 +211,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 /// Pool of SQLite read connections.
 pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 
+use crate::read_hold::HoldSignal;
 use crate::replay::{self, CommitHook, Replayable};
 use crate::wal_sync::{Completion, WalSyncer};
 use crate::write_stats::{Counters, WriteStats};
@@ -235,6 +248,7 @@ impl Writer {
     pub(crate) fn start(
         mut conn: SqliteConnection,
         checkpoints: Option<CheckpointSignal>,
+        hold: Option<HoldSignal>,
         record_events: bool,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
@@ -249,7 +263,10 @@ impl Writer {
                 writer_loop(
                     &mut conn,
                     rx,
-                    checkpoints.as_ref(),
+                    Signals {
+                        checkpoints: checkpoints.as_ref(),
+                        hold: hold.as_ref(),
+                    },
                     syncer.as_ref(),
                     &counters,
                 );
@@ -434,10 +451,16 @@ fn start_syncer(conn: &mut SqliteConnection, stats: &Arc<Counters>) -> Option<Wa
     Some(syncer)
 }
 
+/// Who hears of the writer's commits.
+struct Signals<'a> {
+    checkpoints: Option<&'a CheckpointSignal>,
+    hold: Option<&'a HoldSignal>,
+}
+
 fn writer_loop(
     conn: &mut SqliteConnection,
     rx: mpsc::Receiver<Job>,
-    checkpoints: Option<&CheckpointSignal>,
+    Signals { checkpoints, hold }: Signals<'_>,
     syncer: Option<&WalSyncer>,
     stats: &Arc<Counters>,
 ) {
@@ -498,6 +521,10 @@ fn writer_loop(
             StoreError::Database(m) => StoreError::Unavailable(m),
             other => other,
         });
+        if let (Ok(()), Some(hold)) = (&outcome, hold) {
+            // Before the checkpoint below, which a held read transaction would stop short.
+            hold.committed();
+        }
         if let (Ok(()), Some(signal)) = (&outcome, checkpoints) {
             let copied = signal.committed();
             batches += 1;

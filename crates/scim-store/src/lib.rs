@@ -28,6 +28,7 @@ pub mod model;
 pub mod outbox;
 mod pg_pool;
 pub mod query;
+mod read_hold;
 mod replay;
 pub mod schema;
 pub mod search;
@@ -62,6 +63,7 @@ pub use write_stats::WriteStats;
 
 use conn::{Checkpointer, SqlitePool, SqlitePragmas, SqliteRole, Writer};
 use pg_pool::{PgManager, PgPool, with_pg};
+use read_hold::ReadHold;
 
 /// A snapshot of [`Store::pool_stats`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,8 @@ impl Default for StoreOptions {
 
 enum Backend {
     Sqlite {
+        /// Declared first so it gives its read transaction up before the others close.
+        hold: Option<ReadHold>,
         read: SqlitePool,
         writer: Writer,
         /// Stopped (and its thread joined) when the last handle of the store goes.
@@ -174,12 +178,18 @@ impl Store {
             Some((c, s)) => (Some(c), Some(s)),
             None => (None, None),
         };
+        let (hold, hold_signal) = match ReadHold::start(path, read_hold::Limits::DEFAULT) {
+            Some((h, s)) => (Some(h), Some(s)),
+            None => (None, None),
+        };
+        let writer = Writer::start(writer_conn, signal, hold_signal, options.record_events);
         Ok(Store {
             writes: Arc::default(),
             record_events: options.record_events,
             inner: Arc::new(Backend::Sqlite {
+                hold,
                 read,
-                writer: Writer::start(writer_conn, signal, options.record_events),
+                writer,
                 _checkpointer: checkpointer,
             }),
         })
@@ -274,7 +284,10 @@ impl Store {
     /// Runs a read-only operation on a pooled connection.
     pub fn read<R>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<R>) -> Result<R> {
         match &*self.inner {
-            Backend::Sqlite { read, .. } => {
+            Backend::Sqlite { read, hold, .. } => {
+                if let Some(hold) = hold {
+                    hold.reading();
+                }
                 let mut c = read.get()?;
                 f(&mut Conn::Sqlite(&mut c))
             }
