@@ -86,18 +86,25 @@ struct Shared {
     asleep: AtomicBool,
     /// Read transactions taken so far (for tests).
     taken: AtomicU64,
-    /// Set once, when the store closes; the condition variable's mutex.
-    stop: Mutex<bool>,
+    /// Set once, when the store closes.
+    stop: AtomicBool,
+    /// Held only around the holder's waits and the wake-ups, never while it runs SQL, so a
+    /// reader or the writer that wakes it never waits for a statement.
+    lock: Mutex<()>,
     wake: Condvar,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, bool> {
-        self.stop.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Wakes the holder. Taking the mutex first means a holder between its check and its
-    /// wait is already waiting when the notification comes.
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the holder. The holder checks what it waits for and starts waiting under the
+    /// lock, so a wake-up that takes the lock first cannot fall between the two.
     fn wake_holder(&self) {
         let _guard = self.lock();
         self.wake.notify_one();
@@ -121,7 +128,8 @@ impl ReadHold {
             held: AtomicBool::new(false),
             asleep: AtomicBool::new(false),
             taken: AtomicU64::new(0),
-            stop: Mutex::new(false),
+            stop: AtomicBool::new(false),
+            lock: Mutex::new(()),
             wake: Condvar::new(),
         });
         let theirs = shared.clone();
@@ -190,11 +198,8 @@ impl HoldSignal {
 
 impl Drop for ReadHold {
     fn drop(&mut self) {
-        {
-            let mut stop = self.shared.lock();
-            *stop = true;
-            self.shared.wake.notify_one();
-        }
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake_holder();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -205,8 +210,7 @@ fn hold_loop(conn: &mut SqliteConnection, shared: &Shared, limits: Limits) {
     let mut seen = shared.commits.load(Ordering::SeqCst);
     let mut pause = limits.tick;
     let mut quiet = 0;
-    let mut stop = shared.lock();
-    while !*stop {
+    while !shared.stopping() {
         let read = shared.read.swap(false, Ordering::SeqCst);
         let commits = shared.commits.load(Ordering::SeqCst);
         let writes_rest = commits == seen;
@@ -217,26 +221,29 @@ fn hold_loop(conn: &mut SqliteConnection, shared: &Shared, limits: Limits) {
             shared.held.store(true, Ordering::SeqCst);
             let since = Instant::now();
             // Until the next commit (the writer wakes this thread), max_hold, or the end.
-            while !*stop && shared.commits.load(Ordering::SeqCst) == seen {
+            let mut guard = shared.lock();
+            while !shared.stopping() && shared.commits.load(Ordering::SeqCst) == seen {
                 let Some(left) = limits.max_hold.checked_sub(since.elapsed()) else {
                     break;
                 };
-                stop = wait(shared, stop, left);
+                guard = wait(shared, guard, left);
             }
+            drop(guard);
             shared.held.store(false, Ordering::SeqCst);
             release(conn);
             pause = limits.tick;
             continue;
         }
+        let mut guard = shared.lock();
         if quiet >= limits.quiet_ticks {
             shared.asleep.store(true, Ordering::SeqCst);
-            while shared.asleep.load(Ordering::SeqCst) && !shared.read.load(Ordering::SeqCst) {
-                if *stop {
-                    return;
-                }
-                stop = shared
+            while shared.asleep.load(Ordering::SeqCst)
+                && !shared.read.load(Ordering::SeqCst)
+                && !shared.stopping()
+            {
+                guard = shared
                     .wake
-                    .wait(stop)
+                    .wait(guard)
                     .unwrap_or_else(PoisonError::into_inner);
             }
             shared.asleep.store(false, Ordering::SeqCst);
@@ -249,15 +256,15 @@ fn hold_loop(conn: &mut SqliteConnection, shared: &Shared, limits: Limits) {
         } else {
             (pause * 2).min(limits.max_tick)
         };
-        stop = wait(shared, stop, pause);
+        drop(wait(shared, guard, pause));
     }
 }
 
 fn wait<'a>(
     shared: &'a Shared,
-    guard: MutexGuard<'a, bool>,
+    guard: MutexGuard<'a, ()>,
     at_most: Duration,
-) -> MutexGuard<'a, bool> {
+) -> MutexGuard<'a, ()> {
     shared
         .wake
         .wait_timeout(guard, at_most)
