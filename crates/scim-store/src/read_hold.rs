@@ -295,6 +295,7 @@ fn release(conn: &mut SqliteConnection) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::eventually;
     use crate::{Backend, Store, StoreOptions, tenants};
     use diesel::RunQueryDsl;
     use std::path::Path;
@@ -311,17 +312,6 @@ mod tests {
             )
             .unwrap();
         (path, outside)
-    }
-
-    /// Whether `cond` held within 5 s, polled every millisecond.
-    fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-        for _ in 0..5000 {
-            if cond() {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-        cond()
     }
 
     /// Reads go on (as `Store::read` reports them) until the hold is taken.

@@ -112,3 +112,15 @@ impl TestDb {
         self.store.backend()
     }
 }
+
+/// Whether `cond` held within 5 s, polled every millisecond: for what a background thread
+/// (the WAL syncer, the read hold) does in its own time.
+pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..5000 {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    cond()
+}

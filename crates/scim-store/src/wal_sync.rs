@@ -346,6 +346,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::eventually;
     use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
     use std::time::Duration;
@@ -545,17 +546,6 @@ mod tests {
             "only {:?} after 5 s",
             heard(h)
         );
-    }
-
-    /// Whether `cond` held within 5 s, polled every 2 ms.
-    fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-        for _ in 0..2500 {
-            if cond() {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
-        cond()
     }
 
     /// A syncer over the test's own sync; every test needs its threads.
