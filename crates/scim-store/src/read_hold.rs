@@ -27,8 +27,8 @@
 //! - it is never kept longer than 20 ms ([`Limits`]), since commits by other processes (the
 //!   command-line tools) are not counted;
 //! - while writes go on it looks less and less often (up to every 16 ms); after 20 looks
-//!   without a read it sleeps until a read wakes it, so an idle server
-//!   does not tick and a write-only load never sees it.
+//!   without a read it sleeps until a read wakes it, so an idle server does not tick and a
+//!   write-only load never sees it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
